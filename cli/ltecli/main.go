@@ -1,0 +1,12 @@
+// Command ltecli trains language models to reason with LTE on top of GRPO.
+package main
+
+import (
+	"os"
+
+	"ltecli/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:]))
+}

@@ -1,0 +1,68 @@
+// Package cli holds the ltecli commands, one file per command, wired with kong.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/alecthomas/kong"
+)
+
+// Version is the ltecli version, set at build time with -ldflags "-X ltecli/cli.Version=...".
+var Version = "0.1.0-dev"
+
+// Globals are flags every command accepts.
+type Globals struct {
+	ORTLib   string `name:"ort-lib" env:"ORT_LIB" help:"Path to libonnxruntime.so (default: the project's cache from make setup)."`
+	Provider string `name:"provider" env:"LTECLI_PROVIDER" default:"cpu" enum:"cpu,cuda" help:"ONNX Runtime execution provider (cpu or cuda)."`
+	Threads  int    `name:"threads" env:"LTECLI_THREADS" default:"0" help:"Intra-op threads for ONNX Runtime (0: all cores)."`
+}
+
+// CLI is the root of the command tree.
+type CLI struct {
+	Globals
+
+	Version VersionCmd `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
+	Inspect InspectCmd `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
+}
+
+// Main parses args, runs the chosen command and returns the process exit code.
+// Errors are printed as one line on stderr; panics do not escape as stack traces.
+func Main(args []string) int {
+	var root CLI
+	parser, err := kong.New(&root,
+		kong.Name("ltecli"),
+		kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
+		kong.UsageOnError(),
+		kong.Bind(&root.Globals),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ltecli:", err)
+		return 2
+	}
+	ctx, err := parser.Parse(args)
+	if err != nil {
+		var perr *kong.ParseError
+		if errors.As(err, &perr) {
+			fmt.Fprintln(os.Stderr, "ltecli:", err)
+			return 2
+		}
+		fmt.Fprintln(os.Stderr, "ltecli:", err)
+		return 1
+	}
+	if err := ctx.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ltecli:", err)
+		return 1
+	}
+	return 0
+}
+
+// threads resolves the thread count flag: 0 means all cores.
+func (g *Globals) threads() int {
+	if g.Threads > 0 {
+		return g.Threads
+	}
+	return runtime.NumCPU()
+}

@@ -1,0 +1,174 @@
+package ort
+
+import (
+	"fmt"
+
+	onnx "github.com/yalue/onnxruntime_go"
+)
+
+// DType is a tensor element type.
+type DType int
+
+// The element types the project passes through ONNX Runtime.
+const (
+	Float32 DType = iota + 1
+	Float64
+	Int64
+	Int32
+	Bool
+)
+
+func (d DType) String() string {
+	switch d {
+	case Float32:
+		return "float32"
+	case Float64:
+		return "float64"
+	case Int64:
+		return "int64"
+	case Int32:
+		return "int32"
+	case Bool:
+		return "bool"
+	}
+	return fmt.Sprintf("dtype(%d)", int(d))
+}
+
+// Tensor is a typed, shaped buffer owned by Go. Exactly one data slice matches DType. Passing
+// a Tensor to Session.Run shares its memory with ONNX Runtime (no copy on the CPU provider).
+type Tensor struct {
+	DType DType
+	Shape []int64
+	F32   []float32
+	F64   []float64
+	I64   []int64
+	I32   []int32
+	B     []bool
+}
+
+// NumElements is the product of the shape.
+func NumElements(shape []int64) int {
+	n := 1
+	for _, d := range shape {
+		n *= int(d)
+	}
+	return n
+}
+
+// F32Tensor wraps data with the given shape (no copy). It panics if the sizes disagree.
+func F32Tensor(data []float32, shape ...int64) *Tensor {
+	checkLen(len(data), shape)
+	return &Tensor{DType: Float32, Shape: shape, F32: data}
+}
+
+// F64Tensor wraps data with the given shape (no copy). It panics if the sizes disagree.
+func F64Tensor(data []float64, shape ...int64) *Tensor {
+	checkLen(len(data), shape)
+	return &Tensor{DType: Float64, Shape: shape, F64: data}
+}
+
+// I64Tensor wraps data with the given shape (no copy). It panics if the sizes disagree.
+func I64Tensor(data []int64, shape ...int64) *Tensor {
+	checkLen(len(data), shape)
+	return &Tensor{DType: Int64, Shape: shape, I64: data}
+}
+
+// BoolTensor wraps data with the given shape (no copy). It panics if the sizes disagree.
+func BoolTensor(data []bool, shape ...int64) *Tensor {
+	checkLen(len(data), shape)
+	return &Tensor{DType: Bool, Shape: shape, B: data}
+}
+
+// Zeros allocates a zero tensor of the given type and shape.
+func Zeros(dtype DType, shape ...int64) *Tensor {
+	n := NumElements(shape)
+	t := &Tensor{DType: dtype, Shape: shape}
+	switch dtype {
+	case Float32:
+		t.F32 = make([]float32, n)
+	case Float64:
+		t.F64 = make([]float64, n)
+	case Int64:
+		t.I64 = make([]int64, n)
+	case Int32:
+		t.I32 = make([]int32, n)
+	case Bool:
+		t.B = make([]bool, n)
+	default:
+		panic(fmt.Sprintf("ort.Zeros: unsupported dtype %v", dtype))
+	}
+	return t
+}
+
+func checkLen(n int, shape []int64) {
+	if want := NumElements(shape); want != n {
+		panic(fmt.Sprintf("ort: %d elements for shape %v (want %d)", n, shape, want))
+	}
+}
+
+// Len returns the number of elements of the data slice of t's type.
+func (t *Tensor) Len() int {
+	switch t.DType {
+	case Float32:
+		return len(t.F32)
+	case Float64:
+		return len(t.F64)
+	case Int64:
+		return len(t.I64)
+	case Int32:
+		return len(t.I32)
+	case Bool:
+		return len(t.B)
+	}
+	return 0
+}
+
+// value wraps t's memory as an onnxruntime_go value.
+func (t *Tensor) value() (onnx.Value, error) {
+	if n := NumElements(t.Shape); n != t.Len() {
+		return nil, fmt.Errorf("%v tensor of shape %v has %d elements, want %d", t.DType, t.Shape, t.Len(), n)
+	}
+	shape := onnx.NewShape(t.Shape...)
+	if len(t.Shape) == 0 {
+		shape = onnx.Shape{}
+	}
+	switch t.DType {
+	case Float32:
+		return newValue(shape, t.F32)
+	case Float64:
+		return newValue(shape, t.F64)
+	case Int64:
+		return newValue(shape, t.I64)
+	case Int32:
+		return newValue(shape, t.I32)
+	case Bool:
+		return newValue(shape, t.B)
+	}
+	return nil, fmt.Errorf("unsupported dtype %v", t.DType)
+}
+
+// newValue wraps data; an empty shape is a scalar.
+func newValue[T onnx.TensorData](shape onnx.Shape, data []T) (onnx.Value, error) {
+	if len(shape) == 0 {
+		return onnx.NewScalar(data[0])
+	}
+	return onnx.NewTensor(shape, data)
+}
+
+// fromValue copies an ONNX Runtime allocated value into a Go tensor.
+func fromValue(v onnx.Value) (*Tensor, error) {
+	shape := []int64(v.GetShape())
+	switch x := v.(type) {
+	case *onnx.Tensor[float32]:
+		return &Tensor{DType: Float32, Shape: shape, F32: x.GetData()}, nil
+	case *onnx.Tensor[float64]:
+		return &Tensor{DType: Float64, Shape: shape, F64: x.GetData()}, nil
+	case *onnx.Tensor[int64]:
+		return &Tensor{DType: Int64, Shape: shape, I64: x.GetData()}, nil
+	case *onnx.Tensor[int32]:
+		return &Tensor{DType: Int32, Shape: shape, I32: x.GetData()}, nil
+	case *onnx.Tensor[bool]:
+		return &Tensor{DType: Bool, Shape: shape, B: x.GetData()}, nil
+	}
+	return nil, fmt.Errorf("unsupported output value %T", v)
+}
