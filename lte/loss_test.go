@@ -1,0 +1,117 @@
+package lte
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randomSequences(r *rand.Rand, n int) []Sequence {
+	seqs := make([]Sequence, n)
+	for i := range seqs {
+		T := 1 + r.IntN(6)
+		s := Sequence{Advantage: r.NormFloat64(), OffPolicy: i%3 == 2}
+		for t := 0; t < T; t++ {
+			logp := -3 * r.Float64()
+			s.Logp = append(s.Logp, logp)
+			s.Old = append(s.Old, logp+0.4*r.NormFloat64()) // ratios on both sides of the clip range
+			s.Ref = append(s.Ref, logp+0.6*r.NormFloat64())
+			s.Entropy = append(s.Entropy, 2*r.Float64())
+		}
+		seqs[i] = s
+	}
+	return seqs
+}
+
+func TestLossGradientsMatchFiniteDifferences(t *testing.T) {
+	dual := 3.0
+	configs := []LossConfig{
+		DefaultLossConfig(),
+		{ClipLow: 0.2, ClipHigh: 0.28, KLCoef: 0.1, KL: "k1", Agg: AggSeqMeanTokenMean, Gamma: 0.1, OffPolicyDenominator: true},
+		{ClipLow: 0.1, ClipHigh: 0.3, DualClip: &dual, KLCoef: 0.5, KL: "k2", EntropyCf: 0.01, Agg: AggSeqMeanTokenSumNrm, MaxResponseLen: 8, Gamma: 0.1},
+		{ClipLow: 0.2, ClipHigh: 0.2, KLCoef: 0.05, KL: "k3", EntropyCf: 0.003, Agg: AggTokenMean, Gamma: 0.5, OffPolicyDenominator: true},
+		{ClipLow: 0.2, ClipHigh: 0.2, DualClip: &dual, KL: "k3", Agg: AggTokenMean, Gamma: 0.1},
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	const h = 1e-6
+	for ci, cfg := range configs {
+		seqs := randomSequences(r, 7)
+		// Large negative advantages with big ratios exercise the dual clip.
+		seqs[0].Advantage, seqs[0].Old[0] = -2, seqs[0].Logp[0]-2
+		res, err := Loss(cfg, seqs)
+		if err != nil {
+			t.Fatalf("config %d: %v", ci, err)
+		}
+		for i := range seqs {
+			for tok := range seqs[i].Logp {
+				for _, which := range []string{"logp", "entropy"} {
+					field := &seqs[i].Logp[tok]
+					analytic := res.DLogp[i][tok]
+					if which == "entropy" {
+						field = &seqs[i].Entropy[tok]
+						analytic = res.DEntropy[i][tok]
+					}
+					orig := *field
+					*field = orig + h
+					up, _ := Loss(cfg, seqs)
+					*field = orig - h
+					down, _ := Loss(cfg, seqs)
+					*field = orig
+					fd := (up.Loss - down.Loss) / (2 * h)
+					if math.Abs(fd-analytic) > 1e-6+1e-5*math.Abs(fd) {
+						t.Errorf("config %d, seq %d, token %d, d/d%s: analytic %g, finite difference %g", ci, i, tok, which, analytic, fd)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestLossClosedForms(t *testing.T) {
+	cfg := DefaultLossConfig()
+	cases := []struct {
+		name      string
+		seq       Sequence
+		want, dlp float64
+	}{
+		// r = 1: loss -A, derivative -A.
+		{"on-policy at r=1", Sequence{Logp: []float64{-1}, Old: []float64{-1}, Entropy: []float64{0}, Advantage: 2}, -2, -2},
+		// A > 0, r = e^0.5 > 1.2: clipped at 1.2, no gradient.
+		{"clipped above", Sequence{Logp: []float64{-0.5}, Old: []float64{-1}, Entropy: []float64{0}, Advantage: 1}, -1.2, 0},
+		// A < 0, r = e^-0.5 < 0.8: max(-A r, -A 0.8) = 0.8 (clipped).
+		{"clipped below", Sequence{Logp: []float64{-1.5}, Old: []float64{-1}, Entropy: []float64{0}, Advantage: -1}, 0.8, 0},
+		// Off-policy with denominator, r = 1: f = 1/1.1.
+		{"off-policy", Sequence{Logp: []float64{-1}, Old: []float64{-1}, Entropy: []float64{0}, Advantage: 1, OffPolicy: true}, -1 / 1.1, -0.1 / (1.1 * 1.1)},
+	}
+	for i, c := range cases {
+		res, err := Loss(cfg, []Sequence{c.seq})
+		if err != nil {
+			t.Fatalf("case %d (%s): %v", i, c.name, err)
+		}
+		if math.Abs(res.Loss-c.want) > 1e-12 || math.Abs(res.DLogp[0][0]-c.dlp) > 1e-12 {
+			t.Errorf("case %d (%s): loss %g (want %g), dlogp %g (want %g)", i, c.name, res.Loss, c.want, res.DLogp[0][0], c.dlp)
+		}
+	}
+	cfg.OffPolicyDenominator = false
+	res, _ := Loss(cfg, []Sequence{{Logp: []float64{math.Log(0.3)}, Old: []float64{-5}, Entropy: []float64{0}, Advantage: 1, OffPolicy: true}})
+	if want := -0.3 / 0.4; math.Abs(res.Loss-want) > 1e-12 {
+		t.Errorf("off-policy without denominator: loss %g, want %g", res.Loss, want)
+	}
+}
+
+func TestLossRejectsBadConfig(t *testing.T) {
+	bad := []LossConfig{
+		{Agg: "mean", KL: "k1"},
+		{Agg: AggSeqMeanTokenSumNrm, KL: "k1"},
+		{Agg: AggTokenMean, KL: "k9"},
+		{Agg: AggTokenMean, KL: "", KLCoef: 1},
+	}
+	for i, cfg := range bad {
+		if _, err := Loss(cfg, nil); err == nil {
+			t.Errorf("case %d: config %+v accepted", i, cfg)
+		}
+	}
+	if _, err := Loss(DefaultLossConfig(), []Sequence{{Logp: []float64{1, 2}, Old: []float64{1}, Entropy: []float64{0, 0}}}); err == nil {
+		t.Error("mismatched lengths accepted")
+	}
+}
