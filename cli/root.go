@@ -24,8 +24,9 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	Version VersionCmd `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
-	Inspect InspectCmd `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
+	Version  VersionCmd  `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
+	Inspect  InspectCmd  `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
+	Tokenize TokenizeCmd `cmd:"" help:"Convert JSON lines of text to token ids, or ids to text with --decode."`
 }
 
 // Main parses args, runs the chosen command and returns the process exit code.
