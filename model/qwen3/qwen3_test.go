@@ -1,0 +1,200 @@
+package qwen3
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"ltecli/model/graph"
+	"ltecli/weights"
+)
+
+// tinyConfig is a small model with head_dim different from hidden/heads and grouped queries.
+func tinyConfig(tied bool) Config {
+	cfg := Config{ModelType: "qwen3", VocabSize: 37, HiddenSize: 16, IntermediateSize: 24, NumHiddenLayers: 2,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 6, RMSNormEps: 1e-6, RopeTheta: 10000,
+		TieWordEmbeddings: tied, HiddenAct: "silu"}
+	return cfg
+}
+
+// randomParams fills a store with a seeded random init (norm weights near 1), rounded through
+// dtype as a checkpoint stored in it would be.
+func randomParams(t *testing.T, cfg Config, seed uint64, dtype weights.DType) *weights.Store {
+	t.Helper()
+	s, err := weights.NewStore(cfg.ParamSpecs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(seed, 99))
+	for _, v := range s.Views {
+		data := s.Slice(v)
+		for i := range data {
+			if len(v.Shape) == 1 {
+				data[i] = float32(1 + 0.1*r.NormFloat64())
+			} else {
+				data[i] = float32(0.3 * r.NormFloat64())
+			}
+		}
+		tensor := weights.FromFloat32(v.Name, v.Shape, data, dtype)
+		if err := weights.DecodeFloat32(data, dtype, tensor.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func randomIDs(r *rand.Rand, n, vocab int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = r.IntN(vocab)
+	}
+	return ids
+}
+
+func TestScoreMatchesReference(t *testing.T) {
+	for ci, tied := range []bool{true, false} {
+		cfg := tinyConfig(tied)
+		params := randomParams(t, cfg, uint64(ci+1), weights.BF16)
+		m := New(cfg, params, Options{})
+		defer m.Close()
+		ref := NewReference(cfg, params)
+		r := rand.New(rand.NewPCG(5, uint64(ci)))
+		seqs := [][]int{randomIDs(r, 9, cfg.VocabSize), randomIDs(r, 4, cfg.VocabSize), randomIDs(r, 7, cfg.VocabSize)}
+		for _, temp := range []float64{1, 0.7} {
+			out, err := m.Score(RightPad(seqs), temp)
+			if err != nil {
+				t.Fatalf("case %d: %v", ci, err)
+			}
+			for i, s := range seqs {
+				wantLogp, wantEnt := ref.Score(s, temp)
+				logp, ent := out.Row(i, len(s))
+				for k := range wantLogp {
+					if math.Abs(float64(logp[k])-wantLogp[k]) > 1e-4*(1+math.Abs(wantLogp[k])) || math.Abs(float64(ent[k])-wantEnt[k]) > 1e-4*(1+wantEnt[k]) {
+						t.Fatalf("case %d (tied %v, T %g), seq %d pos %d: logp %g entropy %g, reference %g %g", ci, tied, temp, i, k, logp[k], ent[k], wantLogp[k], wantEnt[k])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestScoreVJPMatchesFiniteDifferences(t *testing.T) {
+	cfg := tinyConfig(false)
+	params := randomParams(t, cfg, 3, weights.F32)
+	m := New(cfg, params, Options{DType: graph.Float64})
+	defer m.Close()
+	r := rand.New(rand.NewPCG(11, 12))
+	seqs := [][]int{randomIDs(r, 6, cfg.VocabSize), randomIDs(r, 4, cfg.VocabSize)}
+	b := RightPad(seqs)
+	n := b.B * (b.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		dLogp[i] = float32(r.NormFloat64())
+		dEnt[i] = float32(r.NormFloat64())
+	}
+	const temp = 0.8
+	objective := func() float64 {
+		out, err := m.Score(b, temp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i := range out.Logp {
+			s += float64(dLogp[i])*float64(out.Logp[i]) + float64(dEnt[i])*float64(out.Entropy[i])
+		}
+		return s
+	}
+	grads := params.ZerosLike()
+	if err := m.ScoreVJP(b, temp, dLogp, dEnt, grads); err != nil {
+		t.Fatal(err)
+	}
+	// Float32 parameters limit the step; check several coordinates of every tensor.
+	const h = 1e-3
+	for _, v := range params.Views {
+		data := params.Slice(v)
+		g := grads.Slice(v)
+		for k := 0; k < 3; k++ {
+			i := r.IntN(len(data))
+			orig := data[i]
+			data[i] = orig + h
+			up := objective()
+			data[i] = orig - h
+			down := objective()
+			data[i] = orig
+			fd := (up - down) / (float64(data[i]+h) - float64(data[i]-h))
+			if math.Abs(fd-float64(g[i])) > 2e-3*(1+math.Abs(fd)) {
+				t.Errorf("%s[%d]: gradient %g, finite difference %g", v.Name, i, g[i], fd)
+			}
+		}
+	}
+}
+
+func greedyByRecompute(ref *Reference, prompt []int, steps int) []int {
+	seq := append([]int(nil), prompt...)
+	for i := 0; i < steps; i++ {
+		logits := ref.Logits(seq)
+		last := logits[len(logits)-1]
+		best := 0
+		for j, v := range last {
+			if v > last[best] {
+				best = j
+			}
+		}
+		seq = append(seq, best)
+	}
+	return seq[len(prompt):]
+}
+
+func TestKVCacheGreedyAndPadding(t *testing.T) {
+	cfg := tinyConfig(true)
+	params := randomParams(t, cfg, 21, weights.F32)
+	m := New(cfg, params, Options{})
+	defer m.Close()
+	ref := NewReference(cfg, params)
+	r := rand.New(rand.NewPCG(2, 3))
+	prompts := [][]int{randomIDs(r, 5, cfg.VocabSize), randomIDs(r, 2, cfg.VocabSize), randomIDs(r, 8, cfg.VocabSize)}
+	const steps = 6
+	b := LeftPad(prompts)
+	logits, cache, err := m.Prefill(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([][]int, len(prompts))
+	mask := append([]int64(nil), b.Mask...)
+	width := b.T
+	V := cfg.VocabSize
+	for s := 0; s < steps; s++ {
+		next := make([]int64, len(prompts))
+		for i := range prompts {
+			row := logits[i*V : (i+1)*V]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			got[i] = append(got[i], best)
+			next[i] = int64(best)
+		}
+		if s == steps-1 {
+			break
+		}
+		grown := make([]int64, 0, len(prompts)*(width+1))
+		for i := range prompts {
+			grown = append(grown, mask[i*width:(i+1)*width]...)
+			grown = append(grown, 1)
+		}
+		mask, width = grown, width+1
+		if logits, cache, err = m.Decode(next, mask, cache); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range prompts {
+		want := greedyByRecompute(ref, p, steps)
+		for k := range want {
+			if got[i][k] != want[k] {
+				t.Fatalf("prompt %d: cached greedy %v, recomputed %v", i, got[i], want)
+			}
+		}
+	}
+}
