@@ -125,7 +125,9 @@ func TestNucleusIsExact(t *testing.T) {
 		for i := range idx {
 			idx[i] = i
 		}
-		sort.Slice(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] || (probs[idx[a]] == probs[idx[b]] && idx[a] < idx[b]) })
+		sort.Slice(idx, func(a, b int) bool {
+			return probs[idx[a]] > probs[idx[b]] || (probs[idx[a]] == probs[idx[b]] && idx[a] < idx[b])
+		})
 		if topK > 0 && topK < n {
 			idx = idx[:topK]
 		}

@@ -81,8 +81,8 @@ func (b *builder) rope(positions *graph.Value) (cos, sin *graph.Value) {
 		}
 		invFreq = g.ConstF32(f, int64(D/2))
 	}
-	pos := g.Unsqueeze(g.Cast(positions, b.dt), -1) // [B, T, 1]
-	freqs := g.Mul(pos, invFreq)                     // [B, T, D/2]
+	pos := g.Unsqueeze(g.Cast(positions, b.dt), -1)   // [B, T, 1]
+	freqs := g.Mul(pos, invFreq)                      // [B, T, D/2]
 	emb := g.Unsqueeze(g.Concat(-1, freqs, freqs), 1) // [B, 1, T, D]
 	return g.Cos(emb), g.Sin(emb)
 }
@@ -123,9 +123,9 @@ func (b *builder) forward(ids, positions, bias *graph.Value, pastK, pastV []*gra
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		n := Layer(l)
 		h := b.rmsNorm(x, n.InputNorm)
-		q := b.applyRope(b.heads(b.linear(h, n.Q), nh, n.QNorm), cos, sin) // [B, nh, T, D]
+		q := b.applyRope(b.heads(b.linear(h, n.Q), nh, n.QNorm), cos, sin)  // [B, nh, T, D]
 		k := b.applyRope(b.heads(b.linear(h, n.K), nkv, n.KNorm), cos, sin) // [B, nkv, T, D]
-		v := b.heads(b.linear(h, n.V), nkv, "")                              // [B, nkv, T, D]
+		v := b.heads(b.linear(h, n.V), nkv, "")                             // [B, nkv, T, D]
 		if pastK != nil {
 			k = g.Concat(2, pastK[l], k)
 			v = g.Concat(2, pastV[l], v)
@@ -137,7 +137,7 @@ func (b *builder) forward(ids, positions, bias *graph.Value, pastK, pastV []*gra
 		k5 := g.Unsqueeze(k, 2)
 		v5 := g.Unsqueeze(v, 2)
 		scores := g.Add(g.Mul(g.MatMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), scale), bias) // [B, nkv, group, T, P+T]
-		attn := g.MatMul(g.Softmax(scores, -1), v5)                                         // [B, nkv, group, T, D]
+		attn := g.MatMul(g.Softmax(scores, -1), v5)                                       // [B, nkv, group, T, D]
 		attn = g.Reshape(g.Transpose(g.Reshape(attn, 0, int64(nh), -1, D), 0, 2, 1, 3), 0, 0, int64(nh)*D)
 		x = g.Add(x, b.linear(attn, n.O))
 		h = b.rmsNorm(x, n.PostNorm)
@@ -159,13 +159,13 @@ func (b *builder) lmHead(x *graph.Value) *graph.Value {
 // (1 real, 0 pad) and causality: query t (absolute position P+t) sees keys j <= P+t.
 func (b *builder) attentionBias(mask *graph.Value, causal bool) *graph.Value {
 	g := b.g
-	keys := g.Cast(mask, graph.Bool) // [B, K]
+	keys := g.Cast(mask, graph.Bool)      // [B, K]
 	allowed := g.Unsqueeze(keys, 1, 2, 3) // [B, 1, 1, 1, K]
 	if causal {
 		// Prefill: T == K, so query t sees keys 0..t.
 		idx := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(mask), g.Scalar(graph.Int64, 1), 0), g.Scalar(graph.Int64, 1)) // [K]
-		visible := g.Not(g.Greater(g.Unsqueeze(idx, 0), g.Unsqueeze(idx, 1)))                                                         // [K(query), K(key)]
-		allowed = g.And(allowed, g.Unsqueeze(visible, 0, 1, 2))                                                                          // [B, 1, 1, T, K]
+		visible := g.Not(g.Greater(g.Unsqueeze(idx, 0), g.Unsqueeze(idx, 1)))                                                      // [K(query), K(key)]
+		allowed = g.And(allowed, g.Unsqueeze(visible, 0, 1, 2))                                                                    // [B, 1, 1, T, K]
 	}
 	return g.Where(allowed, b.scalar(0), b.scalar(maskedScore))
 }
@@ -188,8 +188,8 @@ func BuildScore(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	// Positions 0..T-2 predict tokens 1..T-1.
 	hidden = g.Slice(hidden, []int64{0}, []int64{-1}, []int64{1}, nil)
 	targets := g.Slice(ids, []int64{1}, []int64{math.MaxInt64}, []int64{1}, nil)
-	z := g.Div(b.lmHead(hidden), temp)  // [B, T-1, V]
-	lsm := g.LogSoftmax(z, -1)          // [B, T-1, V]
+	z := g.Div(b.lmHead(hidden), temp) // [B, T-1, V]
+	lsm := g.LogSoftmax(z, -1)         // [B, T-1, V]
 	logp := g.Squeeze(g.GatherElements(lsm, g.Unsqueeze(targets, -1), -1), -1)
 	entropy := g.Neg(g.ReduceSum(g.Mul(g.Exp(lsm), lsm), []int64{-1}, false))
 	g.Output(LogpOut, logp)
