@@ -58,6 +58,10 @@ func New(cfg Config, params *weights.Store, opts Options) *Model {
 	}
 	if opts.Session.Threads == 0 && opts.Session.Provider == "" {
 		opts.Session = ort.DefaultSessionConfig()
+		if opts.DType == graph.Float64 {
+			// Some fusions at higher levels (QuickGelu for x*sigmoid(x)) have fp32 kernels only.
+			opts.Session.OptLevel = ort.OptBasic
+		}
 	}
 	return &Model{Config: cfg, Params: params, opts: opts, sessions: &sessionCache{byKey: map[string]*ort.Session{}}}
 }
