@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -289,4 +290,57 @@ func encodeValueInfo(v *Value) []byte {
 	tp = appendMessage(tp, typeTensor, tt)
 	b := appendString(nil, valueInfoName, v.name)
 	return appendMessage(b, valueInfoType, tp)
+}
+
+// String lists the graph as text: inputs, the live nodes in order with their attributes and
+// output types, and outputs.
+func (g *Graph) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "graph %s\n", g.name)
+	for _, v := range g.inputs {
+		fmt.Fprintf(&b, "  input  %s\n", v)
+	}
+	for _, n := range g.liveNodes() {
+		outs := make([]string, len(n.outputs))
+		for i, o := range n.outputs {
+			outs[i] = o.String()
+		}
+		ins := make([]string, len(n.inputs))
+		for i, in := range n.inputs {
+			switch {
+			case in == nil:
+				ins[i] = "_"
+			case in.data != nil && len(in.data.shape) <= 1 && len(in.data.f)+len(in.data.i) <= 8:
+				ins[i] = fmt.Sprintf("%v", append(slices.Clone(in.data.f), intsAsFloats(in.data.i)...))
+			default:
+				ins[i] = in.name
+			}
+		}
+		keys := make([]string, 0, len(n.attrs))
+		for k := range n.attrs {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var attrs []string
+		for _, k := range keys {
+			attrs = append(attrs, fmt.Sprintf("%s=%v", k, n.attrs[k]))
+		}
+		fmt.Fprintf(&b, "  %s = %s(%s)", strings.Join(outs, ", "), n.op, strings.Join(ins, ", "))
+		if len(attrs) > 0 {
+			fmt.Fprintf(&b, " {%s}", strings.Join(attrs, " "))
+		}
+		b.WriteString("\n")
+	}
+	for _, v := range g.outputs {
+		fmt.Fprintf(&b, "  output %s\n", v)
+	}
+	return b.String()
+}
+
+func intsAsFloats(xs []int64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = float64(x)
+	}
+	return out
 }

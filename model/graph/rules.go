@@ -577,9 +577,13 @@ func sliceRule(c *ruleCtx) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pad takes every axis (ONNX Runtime's transpose optimizer mishandles Pad's axes input).
 	d := c.dy[0]
-	var padAxes []int64
-	var before, after []Dim
+	before, after := make([]Dim, x.Rank()), make([]Dim, x.Rank())
+	for i := range before {
+		before[i], after[i] = D(0), D(0)
+	}
+	padded := false
 	for i, a := range axes {
 		if steps[i] != 1 {
 			continue
@@ -589,17 +593,18 @@ func sliceRule(c *ruleCtx) ([]*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		padAxes = append(padAxes, a)
-		before = append(before, begin)
-		after = append(after, dimSub(dimSub(dim, begin), d.shape[a]))
+		before[a] = begin
+		after[a] = dimSub(dimSub(dim, begin), d.shape[a])
+		padded = true
 	}
-	if len(padAxes) > 0 {
+	if padded {
 		shape := slices.Clone(d.shape)
-		for _, a := range padAxes {
-			shape[a] = x.shape[a]
+		for i, a := range axes {
+			if steps[i] == 1 {
+				shape[a] = x.shape[a]
+			}
 		}
-		pads := g.shapeTensor(slices.Concat(before, after))
-		d = g.add1("Pad", []*Value{d, pads, nil, g.ConstI64(padAxes)}, nil, d.dtype, shape, nil)
+		d = g.add1("Pad", []*Value{d, g.shapeTensor(slices.Concat(before, after))}, nil, d.dtype, shape, nil)
 	}
 	for i, a := range axes {
 		if steps[i] == 1 {
