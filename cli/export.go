@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"ltecli/model/qwen3"
+	"ltecli/weights"
+)
+
+// ExportCmd writes a model's graphs as .onnx files, for Netron or other tools. Parameters are
+// graph inputs (named as in the checkpoint), not initializers.
+type ExportCmd struct {
+	Model string `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder (only config.json is read)."`
+	Out   string `name:"out" required:"" type:"path" help:"Folder for score.onnx, score_vjp.onnx, prefill.onnx and decode.onnx."`
+}
+
+// Run builds and writes every graph.
+func (c *ExportCmd) Run() error {
+	cfg, err := qwen3.LoadConfig(c.Model)
+	if err != nil {
+		return err
+	}
+	m := qwen3.New(cfg, nil, qwen3.Options{})
+	for _, kind := range qwen3.GraphKinds {
+		g, err := m.Graph(kind)
+		if err != nil {
+			return fmt.Errorf("%s graph: %w", kind, err)
+		}
+		data, err := g.Encode()
+		if err != nil {
+			return fmt.Errorf("%s graph: %w", kind, err)
+		}
+		path := filepath.Join(c.Out, kind+".onnx")
+		if err := weights.WriteAtomic(path, func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		}); err != nil {
+			return err
+		}
+		fmt.Printf("%s  %d nodes, %.1f KB\n", path, g.NumNodes(), float64(len(data))/1024)
+	}
+	return nil
+}

@@ -1,0 +1,19 @@
+package cli
+
+import (
+	"ltecli/model/qwen3"
+	"ltecli/ort"
+)
+
+// sessionConfig turns the global flags into ONNX Runtime session settings.
+func (g *Globals) sessionConfig() ort.SessionConfig {
+	return ort.SessionConfig{Provider: ort.Provider(g.Provider), Threads: g.threads(), OptLevel: ort.OptAll}
+}
+
+// loadModel initialises ONNX Runtime and loads a Hugging Face Qwen3 folder.
+func (g *Globals) loadModel(dir string) (*qwen3.Model, error) {
+	if err := ort.Init(g.ORTLib); err != nil {
+		return nil, err
+	}
+	return qwen3.Load(dir, qwen3.Options{Session: g.sessionConfig()})
+}
