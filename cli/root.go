@@ -31,6 +31,7 @@ type CLI struct {
 	Export   ExportCmd   `cmd:"" help:"Write the model's graphs as .onnx files."`
 	Grad     GradCmd     `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
 	Step     StepCmd     `cmd:"" help:"AdamW steps on one batch file; writes the updated checkpoint."`
+	Run      RunCmd      `cmd:"" help:"Train with LTE, GRPO or GRPO-Extra (default: LTE on the embedded tiny model and task)."`
 }
 
 // Main parses args, runs the chosen command and returns the process exit code.

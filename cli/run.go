@@ -1,0 +1,321 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ltecli/lte"
+	"ltecli/lte/eval"
+	"ltecli/lte/verify"
+	"ltecli/model/generate"
+	"ltecli/model/qwen3"
+	"ltecli/model/tokenizer"
+)
+
+// RunCmd is the training job: GRPO, GRPO-Extra or LTE.
+type RunCmd struct {
+	Model   string `name:"model" type:"path" help:"Hugging Face Qwen3 folder (default: the embedded tiny model)."`
+	Out     string `name:"out" type:"path" default:"runs" help:"Run directory (with --compare, the parent of one directory per algorithm)."`
+	Resume  bool   `name:"resume" help:"Continue the run in --out from its latest checkpoint."`
+	Compare string `name:"compare" help:"Also run these algorithms with the same seed and budget, e.g. grpo,grpo-extra, and print a comparison."`
+
+	Train         string `name:"train" type:"path" help:"Training problems (JSONL or Parquet; default: the embedded task's)."`
+	Val           string `name:"val" type:"path" help:"Validation problems (default: the embedded task's when training on it)."`
+	QuestionField string `name:"question-field" help:"Question column (default: problem, question or a verl prompt)."`
+	AnswerField   string `name:"answer-field" help:"Answer column (default: answer, final_answer, reward_model.ground_truth or solution)."`
+
+	Algo          string  `name:"algo" default:"lte" enum:"lte,grpo,grpo-extra" help:"lte, grpo or grpo-extra."`
+	Steps         int     `name:"steps" default:"100" help:"Training steps."`
+	Seed          uint64  `name:"seed" default:"1" help:"Seed of every random choice of the run."`
+	BatchProblems int     `name:"batch-problems" default:"8" help:"Problems per step (P)."`
+	GroupSize     int     `name:"group-size" default:"8" help:"Samples per problem (G)."`
+	HintGroupSize int     `name:"hint-group-size" default:"0" help:"Samples per hinted (or extra) prompt (0: G)."`
+	MaxTokens     int     `name:"max-tokens" default:"1024" help:"Response tokens at most."`
+	Temperature   float64 `name:"temperature" default:"1" help:"Sampling temperature (the loss scores the same distribution)."`
+	TopP          float64 `name:"top-p" default:"1" help:"Nucleus sampling mass."`
+	Template      string  `name:"template" default:"qwen-boxed" help:"Prompt template name or file."`
+
+	LR                     float64  `name:"lr" default:"1e-6" help:"Peak learning rate."`
+	Schedule               string   `name:"schedule" default:"constant" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
+	Warmup                 int      `name:"warmup" default:"0" help:"Linear warm-up steps."`
+	MinLRRatio             float64  `name:"min-lr-ratio" default:"0" help:"Floor of linear and cosine schedules, as a fraction of --lr."`
+	WeightDecay            float64  `name:"weight-decay" default:"0.01" help:"AdamW decoupled weight decay (matrices only)."`
+	MaxGradNorm            float64  `name:"max-grad-norm" default:"1" help:"Global gradient-norm clip (0: none)."`
+	KLCoef                 float64  `name:"kl-coef" default:"0" help:"KL penalty coefficient (0: no reference model)."`
+	KL                     string   `name:"kl" default:"k3" enum:"k1,k2,k3" help:"KL estimator."`
+	EntropyCoef            float64  `name:"entropy-coef" default:"0" help:"Entropy bonus (LTE-dagger when > 0)."`
+	ClipLow                float64  `name:"clip-low" default:"0.2" help:"PPO clip below 1."`
+	ClipHigh               float64  `name:"clip-high" default:"0.2" help:"PPO clip above 1."`
+	DualClip               *float64 `name:"dual-clip" help:"Dual-clip constant c > 1 for negative advantages."`
+	LossAgg                string   `name:"loss-agg" default:"token-mean" enum:"token-mean,seq-mean-token-mean,seq-mean-token-sum-norm" help:"Loss aggregation."`
+	Gamma                  float64  `name:"gamma" default:"0.1" help:"Off-policy weight f(r) = r/(r+gamma)."`
+	NoOffPolicyDenominator bool     `name:"no-off-policy-denominator" help:"Use r = pi_theta instead of pi_theta/pi_old for hinted samples (LUFFY's code)."`
+	NoStd                  bool     `name:"no-std" help:"Dr. GRPO advantages: r - mean, no division by the standard deviation."`
+	PPOEpochs              int      `name:"ppo-epochs" default:"1" help:"Passes over each step's rollouts."`
+	MiniBatches            int      `name:"mini-batches" default:"1" help:"Optimizer steps per pass."`
+	MicroTokens            int      `name:"micro-tokens" default:"8192" help:"Padded tokens per micro-batch (gradient accumulation; 0: one batch)."`
+
+	BufferMode     string `name:"buffer-mode" default:"step" help:"Mistakes a hint may list: step (the paper's), window=N or all."`
+	BufferMax      int    `name:"buffer-max" default:"16" help:"Distinct mistakes kept per problem."`
+	HintMaxAnswers int    `name:"hint-max-answers" default:"8" help:"Wrong answers listed in a hint at most."`
+	HintTemplate   string `name:"hint-template" type:"path" help:"File with the Hint template (text/template over .Question, .Answers, .AnswerList)."`
+	ConciseHint    string `name:"concise-hint-template" type:"path" help:"File with the ConciseHint template."`
+	Concise        string `name:"concise-template" type:"path" help:"File with the Concise template."`
+
+	CheckpointEvery int     `name:"checkpoint-every" default:"50" help:"Checkpoint every N steps (and at the end)."`
+	KeepCheckpoints int     `name:"keep-checkpoints" default:"2" help:"Checkpoints kept."`
+	ValEvery        int     `name:"val-every" default:"0" help:"Validate every N steps (0: only before and after training, when --val is set)."`
+	ValN            int     `name:"val-n" default:"4" help:"Validation samples per problem."`
+	ValK            string  `name:"val-k" default:"1,4" help:"Validation Pass@k values."`
+	ValTemperature  float64 `name:"val-temperature" default:"0.6" help:"Validation sampling temperature."`
+	ValLimit        int     `name:"val-limit" default:"0" help:"Validation problems at most (0: all)."`
+}
+
+func fileTemplate(path string) string {
+	if path == "" {
+		return ""
+	}
+	return "@" + path
+}
+
+func (c *RunCmd) config(algo string) lte.Config {
+	cfg := lte.DefaultConfig()
+	cfg.Algo, cfg.Steps, cfg.Seed = algo, c.Steps, c.Seed
+	cfg.BatchProblems, cfg.GroupSize, cfg.HintGroupSize = c.BatchProblems, c.GroupSize, c.HintGroupSize
+	cfg.MaxTokens, cfg.Temperature, cfg.TopP, cfg.Template = c.MaxTokens, c.Temperature, c.TopP, c.Template
+	cfg.LR, cfg.Schedule, cfg.Warmup, cfg.MinLRRatio = c.LR, c.Schedule, c.Warmup, c.MinLRRatio
+	cfg.WeightDecay, cfg.MaxGradNorm = c.WeightDecay, c.MaxGradNorm
+	cfg.Loss = lte.LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, DualClip: c.DualClip, KLCoef: c.KLCoef, KL: c.KL,
+		EntropyCf: c.EntropyCoef, Agg: c.LossAgg, MaxResponseLen: c.MaxTokens + 1, Gamma: c.Gamma, OffPolicyDenominator: !c.NoOffPolicyDenominator}
+	cfg.ScaleByStd = !c.NoStd
+	cfg.PPOEpochs, cfg.MiniBatches, cfg.MicroTokens = c.PPOEpochs, c.MiniBatches, c.MicroTokens
+	cfg.BufferMode, cfg.BufferMax, cfg.HintMaxAnswers = c.BufferMode, c.BufferMax, c.HintMaxAnswers
+	cfg.HintTemplate, cfg.ConciseHintTemplate, cfg.ConciseTemplate = fileTemplate(c.HintTemplate), fileTemplate(c.ConciseHint), fileTemplate(c.Concise)
+	cfg.CheckpointEvery, cfg.KeepCheckpoints = c.CheckpointEvery, c.KeepCheckpoints
+	return cfg
+}
+
+// runSetup is the resolved configuration written as run_config.json.
+type runSetup struct {
+	lte.Config
+	Model string `json:"model"`
+	Train string `json:"train"`
+	Val   string `json:"val,omitempty"`
+	ValN  int    `json:"val_n"`
+	ValK  []int  `json:"val_k"`
+}
+
+// Run trains one algorithm, or with --compare several, one after the other.
+func (c *RunCmd) Run(g *Globals) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	algos := []string{c.Algo}
+	if c.Compare != "" {
+		for _, a := range strings.Split(c.Compare, ",") {
+			if a = strings.TrimSpace(a); a != "" && a != c.Algo {
+				algos = append(algos, a)
+			}
+		}
+	}
+	var summaries []runSummary
+	for _, algo := range algos {
+		dir := c.Out
+		if len(algos) > 1 {
+			dir = filepath.Join(c.Out, algo)
+		}
+		s, err := c.train(ctx, g, algo, dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", algo, err)
+		}
+		summaries = append(summaries, s)
+	}
+	if len(summaries) > 1 {
+		printComparison(os.Stdout, summaries)
+	}
+	return nil
+}
+
+func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSummary, error) {
+	ks, err := parseKs(c.ValK)
+	if err != nil {
+		return runSummary{}, err
+	}
+	modelDir, trainPath, valPath, err := c.resolveInputs()
+	if err != nil {
+		return runSummary{}, err
+	}
+	cfg := c.config(algo)
+	setup := runSetup{Config: cfg, Model: modelDir, Train: trainPath, Val: valPath, ValN: c.ValN, ValK: ks}
+	if err := cfg.Validate(); err != nil {
+		return runSummary{}, err
+	}
+	fields := lte.Fields{Question: c.QuestionField, Answer: c.AnswerField}
+	train, err := lte.LoadProblems(trainPath, fields)
+	if err != nil {
+		return runSummary{}, err
+	}
+	var val []lte.Problem
+	if valPath != "" {
+		if val, err = lte.LoadProblems(valPath, fields); err != nil {
+			return runSummary{}, err
+		}
+		if c.ValLimit > 0 && len(val) > c.ValLimit {
+			val = val[:c.ValLimit]
+		}
+	}
+	tok, err := tokenizer.Load(modelDir)
+	if err != nil {
+		return runSummary{}, err
+	}
+	tmpl, err := tokenizer.FindTemplate(cfg.Template)
+	if err != nil {
+		return runSummary{}, err
+	}
+	m, err := g.loadModel(modelDir)
+	if err != nil {
+		return runSummary{}, err
+	}
+	defer m.Close()
+	checker := lte.Checker{
+		Check: func(response, gold string) (bool, string) {
+			v := verify.Verify(response, gold)
+			return v.Correct, v.Pred
+		},
+		Equal: verify.Equivalent,
+	}
+	stopIDs := generate.StopIDs(m.Config, tok, modelDir)
+	t, err := lte.NewTrainer(cfg, m, tok, tmpl, stopIDs, train, checker)
+	if err != nil {
+		return runSummary{}, err
+	}
+	var rd *lte.RunDir
+	if c.Resume {
+		var ckpt string
+		var st lte.RunState
+		if rd, ckpt, st, err = lte.ResumeRunDir(dir); err != nil {
+			return runSummary{}, err
+		}
+		if err := t.Restore(ckpt, st); err != nil {
+			return runSummary{}, err
+		}
+		fmt.Fprintf(os.Stderr, "resuming %s at step %d from %s\n", dir, t.Step, ckpt)
+	} else if rd, err = lte.CreateRunDir(dir, setup); err != nil {
+		return runSummary{}, err
+	}
+	defer rd.Close()
+	fmt.Fprintf(os.Stderr, "run %s: %s on %s (%d training problems), model %s\n", dir, algo, trainPath, len(train), modelDir)
+	printConfig(os.Stderr, setup)
+
+	sum := runSummary{Name: algo, Dir: dir}
+	validate := func(step int, metrics lte.Metrics) error {
+		if len(val) == 0 {
+			return nil
+		}
+		rates, err := validation(m, tok, tmpl, stopIDs, val, checker, c.ValN, ks, c.MaxTokens, c.ValTemperature, c.Seed)
+		if err != nil {
+			return err
+		}
+		for k, v := range rates {
+			metrics[fmt.Sprintf("val_pass@%d", k)] = v
+		}
+		return nil
+	}
+	if t.Step == 0 && len(val) > 0 {
+		m0 := lte.Metrics{"step": 0}
+		if err := validate(0, m0); err != nil {
+			return runSummary{}, err
+		}
+		if err := rd.WriteMetrics(m0); err != nil {
+			return runSummary{}, err
+		}
+	}
+	progress := newProgress(os.Stderr, algo, cfg.Steps, t.Step)
+	t.OnSamples = rd.WriteSamples
+	t.Hooks = []lte.Hook{
+		{Name: "validation", Every: c.ValEvery, AtEnd: true, Fn: validate},
+		{Name: "metrics", Every: 1, Fn: func(step int, m lte.Metrics) error {
+			progress.update(step, m)
+			return rd.WriteMetrics(m)
+		}},
+		{Name: "checkpoint", Every: cfg.CheckpointEvery, AtEnd: true, Fn: func(step int, _ lte.Metrics) error {
+			_, err := rd.SaveCheckpoint(step, m.Params, t.Opt, t.Buffer, modelDir, cfg.KeepCheckpoints)
+			return err
+		}},
+	}
+	start := time.Now()
+	err = t.Run(ctx)
+	progress.done()
+	if errors.Is(err, context.Canceled) {
+		return runSummary{}, fmt.Errorf("interrupted after step %d; checkpoint written, continue with --resume --out %s", t.Step, dir)
+	}
+	if err != nil {
+		return runSummary{}, err
+	}
+	sum.Wall = time.Since(start)
+	return sum, nil
+}
+
+func parseKs(spec string) ([]int, error) {
+	var ks []int
+	for _, f := range strings.Split(spec, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || k < 1 {
+			return nil, fmt.Errorf("pass@k list %q: %q is not a positive integer", spec, f)
+		}
+		ks = append(ks, k)
+	}
+	return ks, nil
+}
+
+// validation samples n responses per problem and returns Pass@k for each k (k <= n).
+func validation(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, stopIDs []int, val []lte.Problem, checker lte.Checker,
+	n int, ks []int, maxTokens int, temperature float64, seed uint64) (map[int]float64, error) {
+	prompts := make([][]int, len(val))
+	for i, p := range val {
+		text, err := tmpl.Render(p.Question)
+		if err != nil {
+			return nil, err
+		}
+		prompts[i] = tok.Encode(text)
+	}
+	samples, err := generate.Generate(m, m.Config.VocabSize, prompts, generate.Params{
+		N: n, MaxNewTokens: maxTokens, Temperature: temperature, TopP: 1, Seed: seed ^ 0x7a11da7e, StopIDs: stopIDs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	correct := make([]int, len(val))
+	for _, s := range samples {
+		if ok, _ := checker.Check(tok.Decode(s.IDs), val[s.Prompt].Answer); ok {
+			correct[s.Prompt]++
+		}
+	}
+	out := map[int]float64{}
+	for _, k := range ks {
+		if k > n {
+			continue
+		}
+		var sum float64
+		for _, c := range correct {
+			sum += eval.PassAtK(n, c, k)
+		}
+		out[k] = sum / float64(len(val))
+	}
+	return out, nil
+}
+
+// resolveInputs returns the model folder and data files of the run.
+func (c *RunCmd) resolveInputs() (model, train, val string, err error) {
+	if c.Model == "" || c.Train == "" {
+		return "", "", "", fmt.Errorf("--model and --train are required")
+	}
+	return c.Model, c.Train, c.Val, nil
+}
