@@ -104,11 +104,6 @@ func (n *node) attrInt(name string, def int64) int64 {
 	return def
 }
 
-func (n *node) attrString(name string) string {
-	s, _ := n.attrs[name].(string)
-	return s
-}
-
 func (n *node) String() string {
 	if len(n.outputs) == 0 {
 		return n.op
@@ -148,6 +143,7 @@ type Graph struct {
 	consts  map[string]*Value
 	dimSrc  map[string]dimSource // first value seen with each symbolic dim
 	dimVals map[string]*Value    // runtime size of a symbolic dim, as an int64 [1]
+	shapes  map[string]*Value    // runtime shapes built by shapeTensor
 	// outer finds a carrier of a symbolic dim that no value of this graph carries yet (a
 	// backward graph asks its forward graph).
 	outer func(dim string) (*Value, int, bool)
@@ -161,6 +157,7 @@ func New(name string) *Graph {
 		consts:  map[string]*Value{},
 		dimSrc:  map[string]dimSource{},
 		dimVals: map[string]*Value{},
+		shapes:  map[string]*Value{},
 	}
 }
 
@@ -499,6 +496,10 @@ func (g *Graph) shapeTensor(dims []Dim) *Value {
 	if s, ok := staticShape(dims); ok {
 		return g.ConstI64(s)
 	}
+	key := shapeString(dims)
+	if v, ok := g.shapes[key]; ok {
+		return v
+	}
 	var parts []*Value
 	var run []int64
 	flush := func() {
@@ -516,10 +517,14 @@ func (g *Graph) shapeTensor(dims []Dim) *Value {
 		parts = append(parts, g.dimValue(d))
 	}
 	flush()
-	if len(parts) == 1 {
-		return parts[0]
+	v := parts[0]
+	if len(parts) > 1 {
+		v = g.Concat(0, parts...)
 	}
-	return g.Concat(0, parts...)
+	if g.err == nil {
+		g.shapes[key] = v
+	}
+	return v
 }
 
 // dimValue returns the run-time size of a symbolic dim as an int64 [1] tensor.

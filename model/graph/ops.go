@@ -635,11 +635,15 @@ func (g *Graph) Transpose(x *Value, perm ...int64) *Value {
 		return x
 	}
 	if inner, ok := transposePerm(x); ok {
+		// A transpose that undoes another disappears. Others stay separate: ONNX Runtime folds
+		// a swap of the last two axes into the MatMul that consumes it.
 		composed := make([]int64, r)
 		for i, p := range perm {
 			composed[i] = inner[p]
 		}
-		return g.Transpose(x.node.inputs[0], composed...)
+		if isIdentityPerm(composed) {
+			return x.node.inputs[0]
+		}
 	}
 	shape := make([]Dim, r)
 	for i, p := range perm {

@@ -132,6 +132,9 @@ func init() {
 			return []*Value{c.unbroadcast(c.dy[0], 0), db}, nil
 		},
 		"Mul": func(c *ruleCtx) ([]*Value, error) {
+			if c.n.inputs[0] == c.n.inputs[1] { // x², one contribution: 2·x·dy
+				return []*Value{c.g.Mul(c.g.Mul(c.dy[0], c.x(0)), c.like(2))}, nil
+			}
 			var da, db *Value
 			if c.wants(0) {
 				da = c.unbroadcast(c.g.Mul(c.dy[0], c.x(1)), 0)
@@ -186,7 +189,7 @@ func init() {
 					perm[i] = int64(len(perm) - 1 - i)
 				}
 			}
-			return []*Value{c.g.Transpose(c.dy[0], invertPerm(perm)...)}, nil
+			return []*Value{transposeGrad(c.g, c.dy[0], invertPerm(perm))}, nil
 		},
 		"Concat":    concatRule,
 		"Split":     splitRule,
@@ -527,6 +530,15 @@ func gatherElementsRule(c *ruleCtx) ([]*Value, error) {
 	zeros := g.zeros(c.dy[0].dtype, data.shape)
 	dx := g.add1("ScatterElements", []*Value{zeros, c.x(1), c.dy[0]}, attrs, c.dy[0].dtype, data.shape, nil)
 	return []*Value{dx}, nil
+}
+
+// transposeGrad transposes a gradient; a matrix gradient fresh from a Gemm is computed
+// transposed instead ((AB)ᵀ = BᵀAᵀ), which saves a copy for the weights of linear layers.
+func transposeGrad(g *Graph, d *Value, perm []int64) *Value {
+	if n := d.node; len(perm) == 2 && n != nil && n.op == "Gemm" && len(n.inputs) == 2 && n.attrs["alpha"] == nil {
+		return g.Gemm(n.inputs[1], n.inputs[0], nil, n.attrInt("transB", 0) == 0, n.attrInt("transA", 0) == 0)
+	}
+	return g.Transpose(d, perm...)
 }
 
 func concatRule(c *ruleCtx) ([]*Value, error) {

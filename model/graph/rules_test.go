@@ -224,6 +224,18 @@ func TestVJPRules(t *testing.T) {
 			g.Output("c", g.CumSum(x, 1))
 			g.Output("c0", g.CumSum(x, 0))
 		}},
+		{name: "anonymous dims from run-time shapes", dims: batch, build: func(g *Graph) {
+			x := g.Input("x", Float64, bDim, D(6))
+			shape := g.Input("shape", Int64, D(3))
+			y := g.ReshapeTo(x, shape) // [?, ?, ?]
+			g.Output("cat", g.Concat(1, y, g.Mul(y, y)))
+			s := g.Input("s", Float64, D(3), D(1))
+			target := g.Input("target", Int64, D(3))
+			g.Output("expanded", g.Expand(s, target))
+		}, data: map[string]*ort.Tensor{
+			"shape":  ort.I64Tensor([]int64{3, 2, 2}, 3),
+			"target": ort.I64Tensor([]int64{2, 3, 4}, 3),
+		}},
 		{name: "integer path and unused input", dims: batch, build: func(g *Graph) {
 			x := g.Input("x", Float64, bDim, D(3))
 			g.Input("unused", Float64, D(2))

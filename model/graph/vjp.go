@@ -161,7 +161,7 @@ func (b *vjp) backprop(n *node) error {
 	}
 	r := rules[n.op]
 	if r == nil {
-		return fmt.Errorf("VJP of graph %q: no gradient rule for op %s (%s) on the differentiated path", b.fwd.name, n.op, n)
+		return fmt.Errorf("VJP of graph %q: no gradient rule for op %s (%s) on the differentiated path; write it with differentiable ops or add a rule to model/graph", b.fwd.name, n.op, n)
 	}
 	c := &ruleCtx{vjp: b, n: n, g: b.bwd, dy: dys}
 	dxs, err := r(c)
