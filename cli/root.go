@@ -32,6 +32,7 @@ type CLI struct {
 	Grad     GradCmd     `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
 	Step     StepCmd     `cmd:"" help:"AdamW steps on one batch file; writes the updated checkpoint."`
 	Run      RunCmd      `cmd:"" help:"Train with LTE, GRPO or GRPO-Extra (default: LTE on the embedded tiny model and task)."`
+	SFT      SFTCmd      `cmd:"" name:"sft" help:"Supervised fine-tuning on prompt/response pairs (cross-entropy on responses)."`
 }
 
 // Main parses args, runs the chosen command and returns the process exit code.

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"ltecli/lte"
+	"ltecli/model/qwen3"
+	"ltecli/model/tokenizer"
+)
+
+// SFTCmd fine-tunes a model with cross-entropy on response tokens.
+type SFTCmd struct {
+	Model       string  `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder to start from."`
+	Data        string  `name:"data" required:"" type:"existingfile" help:"JSON lines {\"prompt\": ..., \"response\": ...}; prompts are used as written."`
+	Out         string  `name:"out" required:"" type:"path" help:"Run directory; the final model is written to OUT/model."`
+	Epochs      int     `name:"epochs" default:"3" help:"Passes over the data."`
+	BatchSize   int     `name:"batch-size" default:"32" help:"Sequences per step."`
+	LR          float64 `name:"lr" default:"1e-3" help:"Peak learning rate."`
+	Schedule    string  `name:"schedule" default:"cosine" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
+	Warmup      int     `name:"warmup" default:"10" help:"Warm-up steps."`
+	MinLRRatio  float64 `name:"min-lr-ratio" default:"0.1" help:"Floor of the schedule as a fraction of --lr."`
+	WeightDecay float64 `name:"weight-decay" default:"0.01" help:"AdamW weight decay (matrices only)."`
+	MaxGradNorm float64 `name:"max-grad-norm" default:"1" help:"Global gradient-norm clip (0: none)."`
+	Seed        uint64  `name:"seed" default:"1" help:"Seed of the data order."`
+	MicroTokens int     `name:"micro-tokens" default:"8192" help:"Padded tokens per micro-batch (0: one batch)."`
+	Every       int     `name:"checkpoint-every" default:"0" help:"Checkpoint every N steps (0: only at the end)."`
+}
+
+// Run trains and writes OUT/model.
+func (c *SFTCmd) Run(g *Globals) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	examples, err := lte.LoadSFT(c.Data)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(c.Model)
+	if err != nil {
+		return err
+	}
+	stopID, ok := tok.EOS()
+	if !ok {
+		return fmt.Errorf("%s: tokenizer_config.json names no eos_token to end responses with", c.Model)
+	}
+	m, err := g.loadModel(c.Model)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	cfg := lte.SFTConfig{Epochs: c.Epochs, BatchSize: c.BatchSize, LR: c.LR, Schedule: c.Schedule, Warmup: c.Warmup,
+		MinLRRatio: c.MinLRRatio, WeightDecay: c.WeightDecay, MaxGradNorm: c.MaxGradNorm, Seed: c.Seed, MicroTokens: c.MicroTokens}
+	sft, err := lte.NewSFT(cfg, m, tok, stopID, examples)
+	if err != nil {
+		return err
+	}
+	rd, err := lte.CreateRunDir(c.Out, struct {
+		lte.SFTConfig
+		Model string `json:"model"`
+		Data  string `json:"data"`
+	}{cfg, c.Model, c.Data})
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	progress := newProgress(os.Stderr, "sft", sft.TotalSteps(), 0)
+	sft.OnStep = func(metrics lte.Metrics) error {
+		step := sft.Step
+		progress.update(step, metrics)
+		if err := rd.WriteMetrics(metrics); err != nil {
+			return err
+		}
+		if c.Every > 0 && step%c.Every == 0 {
+			_, err := rd.SaveCheckpoint(step, m.Params, sft.Opt, nil, c.Model, 2)
+			return err
+		}
+		return nil
+	}
+	err = sft.Run(ctx)
+	progress.done()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	out := filepath.Join(c.Out, "model")
+	if err := qwen3.SaveModel(out, c.Model, m.Params); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "sft: %d steps on %d examples; model written to %s\n", sft.Step, len(examples), out)
+	return err
+}
