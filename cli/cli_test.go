@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alecthomas/kong"
+
 	"ltecli/weights"
 )
 
@@ -85,5 +87,21 @@ func TestInspect(t *testing.T) {
 	code, _, errOut = capture(t, "", "inspect", "--model", filepath.Join(dir, "nope"))
 	if code == 0 || !strings.Contains(errOut, "config.json") {
 		t.Fatalf("missing folder: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestConfigFileSetsFlags(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.json")
+	os.WriteFile(path, []byte(`{"steps": 7, "group_size": 3, "algo": "grpo"}`), 0o644)
+	var root CLI
+	parser, err := kong.New(&root, kong.Configuration(kong.JSON), kong.Bind(&root.Globals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse([]string{"run", "--config", path, "--group-size", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if root.Run.Steps != 7 || root.Run.Algo != "grpo" || root.Run.GroupSize != 5 {
+		t.Fatalf("steps %d, algo %s, group size %d: want 7 from the file, grpo from the file, 5 from the command line", root.Run.Steps, root.Run.Algo, root.Run.GroupSize)
 	}
 }

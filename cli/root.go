@@ -15,9 +15,10 @@ var Version = "0.1.0-dev"
 
 // Globals are flags every command accepts.
 type Globals struct {
-	ORTLib   string `name:"ort-lib" env:"ORT_LIB" help:"Path to libonnxruntime.so (default: the project's cache from make setup)."`
-	Provider string `name:"provider" env:"LTECLI_PROVIDER" default:"cpu" enum:"cpu,cuda" help:"ONNX Runtime execution provider (cpu or cuda)."`
-	Threads  int    `name:"threads" env:"LTECLI_THREADS" default:"0" help:"Intra-op threads for ONNX Runtime (0: all cores)."`
+	Config   kong.ConfigFlag `name:"config" type:"existingfile" help:"JSON file of flag values: keys are flag names with _ for - (\"group_size\": 8); flags on the command line win."`
+	ORTLib   string          `name:"ort-lib" env:"ORT_LIB" help:"Path to libonnxruntime.so (default: the project's cache from make setup)."`
+	Provider string          `name:"provider" env:"LTECLI_PROVIDER" default:"cpu" enum:"cpu,cuda" help:"ONNX Runtime execution provider (cpu or cuda)."`
+	Threads  int             `name:"threads" env:"LTECLI_THREADS" default:"0" help:"Intra-op threads for ONNX Runtime (0: all cores)."`
 }
 
 // CLI is the root of the command tree.
@@ -32,6 +33,9 @@ type CLI struct {
 	Grad     GradCmd     `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
 	Step     StepCmd     `cmd:"" help:"AdamW steps on one batch file; writes the updated checkpoint."`
 	Run      RunCmd      `cmd:"" help:"Train with LTE, GRPO or GRPO-Extra (default: LTE on the embedded tiny model and task)."`
+	Eval     EvalCmd     `cmd:"" help:"Pass@1 and Pass@k on the evaluation benchmarks, or --rescore stored samples."`
+	Table    TableCmd    `cmd:"" help:"The paper's results table (Markdown or CSV) from evaluated runs."`
+	Plot     PlotCmd     `cmd:"" help:"PNG charts of training metrics (pass groups, reward, entropy, length, validation) over steps."`
 	SFT      SFTCmd      `cmd:"" name:"sft" help:"Supervised fine-tuning on prompt/response pairs (cross-entropy on responses)."`
 }
 
@@ -43,6 +47,7 @@ func Main(args []string) int {
 		kong.Name("ltecli"),
 		kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
 		kong.UsageOnError(),
+		kong.Configuration(kong.JSON),
 		kong.Bind(&root.Globals),
 	)
 	if err != nil {

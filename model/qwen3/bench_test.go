@@ -1,0 +1,192 @@
+package qwen3
+
+import (
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"ltecli/model/graph"
+	"ltecli/ort"
+	"ltecli/weights"
+)
+
+// midConfig is the benchmark model of the issue: 103M parameters, tied, Qwen3's vocabulary.
+func midConfig() Config {
+	return Config{ModelType: "qwen3", VocabSize: 151936, HiddenSize: 512, IntermediateSize: 1536, NumHiddenLayers: 8,
+		NumAttentionHeads: 8, NumKeyValueHeads: 4, HeadDim: 64, RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+}
+
+func midModel(b *testing.B) *Model {
+	b.Helper()
+	cfg := midConfig()
+	s, err := weights.NewStore(cfg.ParamSpecs())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, v := range s.Views {
+		data := s.Slice(v)
+		for i := range data {
+			if len(v.Shape) == 1 {
+				data[i] = 1
+			} else {
+				data[i] = float32(0.02 * r.NormFloat64())
+			}
+		}
+	}
+	m := New(cfg, s, Options{})
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+func randomBatch(r *rand.Rand, rows, length, vocab int) Batch {
+	seqs := make([][]int, rows)
+	for i := range seqs {
+		seqs[i] = randomIDs(r, length, vocab)
+	}
+	return RightPad(seqs)
+}
+
+// peakRSS reports the process's peak resident memory in MiB (VmHWM).
+func peakRSS(b *testing.B) {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+				b.ReportMetric(kb/1024, "peak-MiB")
+			}
+		}
+	}
+}
+
+// BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens of the 103M model.
+func BenchmarkTrainStep(b *testing.B) {
+	m := midModel(b)
+	bt := randomBatch(rand.New(rand.NewPCG(3, 4)), 4, 256, m.Config.VocabSize)
+	n := bt.B * (bt.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		dLogp[i] = -1 / float32(n)
+	}
+	grads := m.Params.ZerosLike()
+	if _, err := m.Score(bt, 1); err != nil { // build sessions outside the timing
+		b.Fatal(err)
+	}
+	if err := m.ScoreVJP(bt, 1, dLogp, dEnt, grads); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Score(bt, 1); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.ScoreVJP(bt, 1, dLogp, dEnt, grads); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*bt.B*bt.T)/b.Elapsed().Seconds(), "train-tok/s")
+	peakRSS(b)
+}
+
+// BenchmarkPrefill runs 16 prompts of 64 tokens.
+func BenchmarkPrefill(b *testing.B) {
+	m := midModel(b)
+	r := rand.New(rand.NewPCG(5, 6))
+	seqs := make([][]int, 16)
+	for i := range seqs {
+		seqs[i] = randomIDs(r, 64, m.Config.VocabSize)
+	}
+	bt := LeftPad(seqs)
+	if _, _, err := m.Prefill(bt); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := m.Prefill(bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*16*64)/b.Elapsed().Seconds(), "prefill-tok/s")
+	peakRSS(b)
+}
+
+func benchDecode(b *testing.B, rows int) {
+	m := midModel(b)
+	r := rand.New(rand.NewPCG(7, 8))
+	seqs := make([][]int, rows)
+	for i := range seqs {
+		seqs[i] = randomIDs(r, 64, m.Config.VocabSize)
+	}
+	bt := LeftPad(seqs)
+	const newTokens = 32
+	run := func() {
+		_, cache, err := m.Prefill(bt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mask := append([]int64(nil), bt.Mask...)
+		width := bt.T
+		ids := make([]int64, rows)
+		for s := 0; s < newTokens; s++ {
+			grown := make([]int64, 0, rows*(width+1))
+			for i := 0; i < rows; i++ {
+				grown = append(append(grown, mask[i*width:(i+1)*width]...), 1)
+				ids[i] = int64(r.IntN(m.Config.VocabSize))
+			}
+			mask, width = grown, width+1
+			if _, cache, err = m.Decode(ids, mask, cache); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	run()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+	b.ReportMetric(float64(b.N*rows*newTokens)/b.Elapsed().Seconds(), "decode-tok/s")
+	peakRSS(b)
+}
+
+// BenchmarkDecode1 and BenchmarkDecode16 decode 32 tokens after 64-token prompts (the prefill
+// included in the time).
+func BenchmarkDecode1(b *testing.B)  { benchDecode(b, 1) }
+func BenchmarkDecode16(b *testing.B) { benchDecode(b, 16) }
+
+// BenchmarkGEMM measures ONNX Runtime's fp32 MatMul on 1024x1024 matrices, the machine's
+// compute ceiling for the numbers above.
+func BenchmarkGEMM(b *testing.B) {
+	const n = 1024
+	g := graph.New("gemm")
+	x := g.Input("a", graph.Float32, graph.D(n), graph.D(n))
+	y := g.Input("b", graph.Float32, graph.D(n), graph.D(n))
+	g.Output("c", g.MatMul(x, y))
+	data, err := g.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := ort.NewSession(data, g.InputNames(), g.OutputNames(), ort.DefaultSessionConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	a := make([]float32, n*n)
+	for i := range a {
+		a[i] = float32(i%7) / 7
+	}
+	in := []*ort.Tensor{ort.F32Tensor(a, n, n), ort.F32Tensor(a, n, n)}
+	out := []*ort.Tensor{ort.Zeros(ort.Float32, n, n)}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Run(in, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
