@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"ltecli/lte/eval"
+	"ltecli/lte/verify"
+	"ltecli/model/generate"
+	"ltecli/model/tokenizer"
+)
+
+// EvalCmd measures Pass@1 and Pass@k on the evaluation benchmarks, or rescores a samples file.
+type EvalCmd struct {
+	Rescore string `name:"rescore" type:"existingfile" help:"Verify the samples of a JSON-lines file (plain or .zst; benchmark, id, gold, response) again instead of generating."`
+	Model   string `name:"model" type:"path" help:"Hugging Face Qwen3 folder to generate with (a run's checkpoint folder too)."`
+
+	Bench       []string `name:"bench" sep:"," default:"all" help:"Benchmarks: math500, minerva, olympiadbench, amc23, aime24, aime25, all, or NAME=PATH."`
+	Data        string   `name:"data" env:"LTECLI_DATA" type:"path" help:"Folder of the benchmark files NAME.jsonl."`
+	N           int      `name:"n" default:"16" help:"Samples per problem."`
+	K           []int    `name:"k" sep:"," default:"1,4,16" help:"Pass@k to report; a benchmark reports only k up to its samples per problem."`
+	Temperature float64  `name:"temperature" default:"0.6" help:"Sampling temperature."`
+	TopP        float64  `name:"top-p" default:"0.95" help:"Nucleus mass."`
+	MaxTokens   int      `name:"max-tokens" default:"8192" help:"New tokens per response at most."`
+	Template    string   `name:"template" default:"qwen-boxed" help:"Prompt template: a built-in name or a template file."`
+	Limit       int      `name:"limit" help:"Evaluate only the first L problems of each benchmark (0: all)."`
+	Batch       int      `name:"batch" default:"4" help:"Problems per generation call; each brings n rows."`
+	Seed        uint64   `name:"seed" default:"0" help:"Random seed."`
+	Out         string   `name:"out" type:"path" help:"Output folder: results.json, samples.jsonl.zst; an interrupted evaluation resumes there."`
+	JSON        bool     `name:"json" help:"Print the results as JSON instead of a table."`
+}
+
+// Run rescores or generates, then prints the results on stdout; notes and progress go to
+// stderr.
+func (c *EvalCmd) Run(g *Globals) error {
+	var res eval.Results
+	var err error
+	switch {
+	case c.Rescore != "" && c.Model != "":
+		return errors.New("eval: give --rescore FILE or --model DIR, not both")
+	case c.Rescore != "":
+		res, err = c.rescore()
+	case c.Model != "":
+		res, err = c.generate(g)
+	default:
+		return errors.New("eval: give --model DIR to generate, or --rescore FILE to verify stored samples")
+	}
+	if err != nil {
+		return err
+	}
+	for _, note := range res.LeftOut(c.K) {
+		fmt.Fprintln(os.Stderr, "eval:", note)
+	}
+	if !c.JSON {
+		return res.WriteText(os.Stdout)
+	}
+	raw, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(raw))
+	return err
+}
+
+// verifyCheck is the project's verifier as an eval.Check.
+func verifyCheck(response, gold string) (bool, string) {
+	v := verify.Verify(response, gold)
+	return v.Correct, v.Pred
+}
+
+// rescore verifies the samples of c.Rescore again.
+func (c *EvalCmd) rescore() (eval.Results, error) {
+	samples, ignored, err := eval.ReadSamples(c.Rescore)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	if ignored > 0 {
+		fmt.Fprintf(os.Stderr, "eval: %s ends in an incomplete zstd frame (%d bytes): its samples are left out\n", c.Rescore, ignored)
+	}
+	if len(samples) == 0 {
+		return eval.Results{}, fmt.Errorf("eval: %s holds no samples", c.Rescore)
+	}
+	return eval.Aggregate(eval.Rescore(samples, verifyCheck), c.K)
+}
+
+// generate samples responses with the model and evaluates them into c.Out.
+func (c *EvalCmd) generate(g *Globals) (eval.Results, error) {
+	if c.Out == "" {
+		return eval.Results{}, errors.New("eval: --out DIR is required with --model")
+	}
+	files, err := eval.ResolveBenchmarks(c.Bench, c.Data)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	benches, err := eval.LoadBenchmarks(files, c.Limit)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	tmpl, err := tokenizer.FindTemplate(c.Template)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	tok, err := tokenizer.Load(c.Model)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	m, err := g.loadModel(c.Model)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	defer m.Close()
+	params := generate.Params{
+		N: c.N, MaxNewTokens: c.MaxTokens, Temperature: c.Temperature, TopP: c.TopP,
+		StopIDs: generate.StopIDs(m.Config, tok, c.Model),
+	}
+	runner := &eval.Runner{
+		Out: c.Out,
+		Settings: eval.Settings{
+			Model: c.Model, Template: tmpl.Name(), N: c.N, Temperature: c.Temperature, TopP: c.TopP,
+			MaxTokens: c.MaxTokens, Seed: c.Seed,
+		},
+		Batch:  c.Batch,
+		Render: tmpl.Render,
+		Generate: func(prompts []string, seed uint64) ([][]eval.Response, error) {
+			ids := make([][]int, len(prompts))
+			for i, p := range prompts {
+				ids[i] = tok.Encode(p)
+			}
+			p := params
+			p.Seed = seed
+			samples, err := generate.Generate(m, m.Config.VocabSize, ids, p)
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]eval.Response, len(prompts))
+			for _, s := range samples {
+				out[s.Prompt] = append(out[s.Prompt], eval.Response{Text: tok.Decode(s.IDs), FinishReason: s.FinishReason})
+			}
+			return out, nil
+		},
+		Check:    verifyCheck,
+		Progress: os.Stderr,
+	}
+	fmt.Fprintf(os.Stderr, "eval: %s on %d benchmarks, %d samples per problem, into %s\n", c.Model, len(benches), c.N, c.Out)
+	return runner.Run(benches, c.K)
+}
