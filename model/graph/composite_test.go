@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"ltecli/ort"
@@ -99,5 +100,46 @@ func TestVJPComposites(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkGrad(t, c) })
+	}
+}
+
+// TestBlockFloat32 runs the float32 block and its VJP (the benchmarked graphs, smaller) and
+// compares every gradient with the float64 graphs' on the same inputs.
+func TestBlockFloat32(t *testing.T) {
+	dims := map[string]int64{"batch": 2, "seq": 7}
+	grads := map[DType][]*ort.Tensor{}
+	for _, dt := range []DType{Float64, Float32} {
+		g := New("block")
+		buildBlock(g, blockConfig{hidden: 32, heads: 4, ffn: 48, dt: dt})
+		bg, err := VJP(g, g.InputNames(), VJPOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(3, 4))
+		var in []*ort.Tensor
+		for _, v := range bg.inputs {
+			shape, _ := bind(v.shape, dims)
+			x := randomTensor(r, Float64, shape, -0.5, 0.5)
+			if dt == Float32 {
+				f := make([]float32, len(x.F64))
+				for i, v := range x.F64 {
+					f[i] = float32(v)
+				}
+				x = ort.F32Tensor(f, shape...)
+			}
+			in = append(in, x)
+		}
+		grads[dt] = run(t, session(t, bg), in, bg.outputs, dims)
+	}
+	for i, want := range grads[Float64] {
+		got := grads[Float32][i]
+		scale, worst := 0.0, 0.0
+		for j, w := range want.F64 {
+			scale = max(scale, math.Abs(w))
+			worst = max(worst, math.Abs(float64(got.F32[j])-w))
+		}
+		if worst > 1e-4*scale {
+			t.Errorf("gradient %d: float32 differs from float64 by %.3g (largest entry %.3g)", i, worst, scale)
+		}
 	}
 }

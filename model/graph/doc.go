@@ -86,7 +86,8 @@
 //
 // Composite checks (TestVJPComposites): a two-layer MLP, causal softmax attention with a Trilu
 // mask, RMSNorm, next-token log-probabilities and entropy over sliced logits, and a pre-norm
-// transformer block (RMSNorm, multi-head causal attention with a Range mask, SwiGLU).
+// transformer block (RMSNorm, multi-head causal attention with a Range mask, SwiGLU);
+// TestBlockFloat32 checks the float32 block's gradients against the float64 ones.
 // TestShapeInference, TestBuildErrors, TestVJPErrors, TestVJPZerosAndSelectedOutputs,
 // TestVJPRecomputesOnlyWhatIsNeeded, TestEncodeModelProto and TestForwardValues (ops against
 // plain-Go results) cover the rest.

@@ -549,22 +549,7 @@ func (g *Graph) reshape(x, shape *Value, out []Dim) *Value {
 	if x.known != nil && len(out) <= 1 {
 		known = x.known
 	}
-	var attrs map[string]any
-	if s, ok := knownInts(shape); ok && slices.Contains(s, 0) && !slices.Contains(s, -1) && !hasZeroCopy(s, x.shape) {
-		attrs = map[string]any{"allowzero": int64(1)}
-	}
-	return g.add1("Reshape", []*Value{x, shape}, attrs, x.dtype, out, known)
-}
-
-// hasZeroCopy is false when the 0 entries of a reshape spec are literal zero sizes (the
-// input has a static 0 there), which needs allowzero.
-func hasZeroCopy(spec []int64, in []Dim) bool {
-	for i, s := range spec {
-		if s == 0 && (i >= len(in) || in[i] != D(0)) {
-			return true
-		}
-	}
-	return false
+	return g.add1("Reshape", []*Value{x, shape}, nil, x.dtype, out, known)
 }
 
 func containsUnknown(d Dim) bool {
@@ -803,8 +788,8 @@ func sliceArgs(rank int, starts, ends, axes, steps []int64) ([]int64, []int64, e
 }
 
 // sliceBounds resolves a slice's first index and its end bound on a dim of size d: exact with
-// ONNX clamping on static dims; on symbolic dims (step 1 or -1 only) negative bounds are
-// relative to d and non-negative ones are taken to lie within it.
+// ONNX clamping on static dims; on symbolic dims (step 1 only) negative bounds are relative to
+// d, bounds from largeBound up mean d, and other non-negative bounds are taken to lie within d.
 func sliceBounds(d Dim, start, end, step int64) (Dim, Dim, error) {
 	if d.IsStatic() {
 		n := d.Size
@@ -974,7 +959,7 @@ func (g *Graph) Expand(x, shape *Value) *Value {
 	if target == nil {
 		target = make([]Dim, n)
 		for i := range target {
-			target[i] = Dim{Name: "?"}
+			target[i] = unseenDim
 		}
 	}
 	rank := max(n, x.Rank())
@@ -988,9 +973,9 @@ func (g *Graph) Expand(x, shape *Value) *Value {
 			td = target[j]
 		}
 		switch {
-		case td.Name == "?" && xd.isOne():
+		case td == unseenDim && xd.isOne():
 			out[i] = unknownDim()
-		case td.Name == "?":
+		case td == unseenDim:
 			out[i] = xd
 		default:
 			d, ok := broadcastDim(xd, td)
@@ -1003,6 +988,9 @@ func (g *Graph) Expand(x, shape *Value) *Value {
 	}
 	return g.add1("Expand", []*Value{x, shape}, nil, x.dtype, out, nil)
 }
+
+// unseenDim marks an Expand target dim whose value the builder cannot see.
+var unseenDim = Dim{Name: "?"}
 
 // ShapeOf returns the shape of x as a 1-D int64 tensor.
 func (g *Graph) ShapeOf(x *Value) *Value {
