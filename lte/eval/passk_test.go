@@ -65,6 +65,44 @@ var craftedTallies = []Tally{
 	{"a", "1", 4, 1}, {"b", "x", 2, 1}, {"a", "2", 4, 4}, {"a", "3", 4, 0}, {"b", "y", 3, 0},
 }
 
+// craftedResults are the scores of craftedTallies (and of craftedLines, under the names
+// first and second), worked out by hand.
+func craftedResults(first, second string) Results {
+	return Results{
+		Benchmarks: map[string]BenchmarkResult{
+			first:  {Problems: 3, N: 4, Pass: PassRates{1: 1.25 / 3, 2: 0.5, 4: 2.0 / 3}},
+			second: {Problems: 2, N: 2, Pass: PassRates{1: 0.25, 2: 0.5}},
+		},
+		Average: PassRates{1: (1.25/3 + 0.25) / 2, 2: 0.5},
+	}
+}
+
+// compareResults reports where got differs from want by more than rounding.
+func compareResults(t *testing.T, got, want Results) {
+	t.Helper()
+	comparePass := func(what string, g, w PassRates) {
+		if len(g) != len(w) {
+			t.Errorf("%s: pass rates %v, want %v", what, g, w)
+		}
+		for k, v := range w {
+			if math.Abs(g[k]-v) > 1e-15 {
+				t.Errorf("%s pass@%d = %.17g, want %.17g", what, k, g[k], v)
+			}
+		}
+	}
+	if len(got.Benchmarks) != len(want.Benchmarks) {
+		t.Errorf("benchmarks %v, want %v", got.Names(), want.Names())
+	}
+	for name, wb := range want.Benchmarks {
+		gb := got.Benchmarks[name]
+		if gb.Problems != wb.Problems || gb.N != wb.N {
+			t.Errorf("%s: %d problems, n = %d; want %d, %d", name, gb.Problems, gb.N, wb.Problems, wb.N)
+		}
+		comparePass(name, gb.Pass, wb.Pass)
+	}
+	comparePass("average", got.Average, want.Average)
+}
+
 func TestAggregate(t *testing.T) {
 	res, err := Aggregate(craftedTallies, []int{4, 2})
 	if err != nil {
@@ -72,27 +110,7 @@ func TestAggregate(t *testing.T) {
 	}
 	// By hand: a: pass@1 (1/4 + 1 + 0)/3; pass@2 (1 - C(3,2)/C(4,2) + 1 + 0)/3 = 1/2;
 	// pass@4 (1 + 1 + 0)/3. b (n = 2): pass@1 (1/2 + 0)/2; pass@2 (1 + 0)/2; no pass@4.
-	want := Results{
-		Benchmarks: map[string]BenchmarkResult{
-			"a": {Problems: 3, N: 4, Pass: PassRates{1: 1.25 / 3, 2: 0.5, 4: 2.0 / 3}},
-			"b": {Problems: 2, N: 2, Pass: PassRates{1: 0.25, 2: 0.5}},
-		},
-		Average: PassRates{1: (1.25/3 + 0.25) / 2, 2: 0.5},
-	}
-	for name, wb := range want.Benchmarks {
-		gb := res.Benchmarks[name]
-		if gb.Problems != wb.Problems || gb.N != wb.N || len(gb.Pass) != len(wb.Pass) {
-			t.Errorf("%s: got %+v, want %+v", name, gb, wb)
-		}
-		for k, v := range wb.Pass {
-			if math.Abs(gb.Pass[k]-v) > 1e-15 {
-				t.Errorf("%s pass@%d = %.17g, want %.17g", name, k, gb.Pass[k], v)
-			}
-		}
-	}
-	if len(res.Average) != 2 || math.Abs(res.Average[1]-want.Average[1]) > 1e-15 || math.Abs(res.Average[2]-0.5) > 1e-15 {
-		t.Errorf("average %v, want %v", res.Average, want.Average)
-	}
+	compareResults(t, res, craftedResults("a", "b"))
 	notes := res.LeftOut([]int{1, 2, 4})
 	if len(notes) != 1 || !strings.HasPrefix(notes[0], "b: pass@4 left out") {
 		t.Errorf("left out notes %q", notes)

@@ -75,7 +75,7 @@ func (r *Runner) Run(benches []Benchmark, ks []int) (Results, error) {
 	var earlier []Sample
 	var valid int64
 	if _, err := os.Stat(samplesPath); err == nil {
-		if earlier, valid, err = readSampleFile(samplesPath); err != nil {
+		if earlier, valid, _, err = readSampleFile(samplesPath); err != nil {
 			return Results{}, fmt.Errorf("resuming: %w", err)
 		}
 	}

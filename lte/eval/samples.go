@@ -85,37 +85,30 @@ var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 // A compressed file may end in an incomplete frame, as a killed evaluation leaves it: that
 // frame is skipped and ignored is its size in bytes.
 func ReadSamples(path string) (samples []Sample, ignored int64, err error) {
-	samples, valid, err := readSampleFile(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	return samples, st.Size() - valid, nil
+	samples, valid, size, err := readSampleFile(path)
+	return samples, size - valid, err
 }
 
 // readSampleFile reads the samples of path and returns how many leading bytes of the file
-// held them (all of a plain file; the complete frames of a compressed one).
-func readSampleFile(path string) ([]Sample, int64, error) {
+// held them (all of a plain file; the complete frames of a compressed one) and its size.
+func readSampleFile(path string) (samples []Sample, valid, size int64, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
+	size = int64(len(data))
 	if !bytes.HasPrefix(data, zstdMagic) {
 		samples, err := parseSamples(data, 1)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s:%w", path, err)
+			return nil, 0, 0, fmt.Errorf("%s:%w", path, err)
 		}
-		return samples, int64(len(data)), nil
+		return samples, size, size, nil
 	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer dec.Close()
-	var samples []Sample
 	var text []byte
 	line, pos := 1, 0
 	for pos < len(data) {
@@ -124,24 +117,24 @@ func readSampleFile(path string) ([]Sample, int64, error) {
 			break // an incomplete last frame
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: byte %d: not a zstd frame: %w", path, pos, err)
+			return nil, 0, 0, fmt.Errorf("%s: byte %d: not a zstd frame: %w", path, pos, err)
 		}
 		text, err = dec.DecodeAll(data[pos:pos+n], text[:0])
 		if err != nil {
 			if pos+n == len(data) {
 				break // the last frame was cut short or garbled while being written
 			}
-			return nil, 0, fmt.Errorf("%s: byte %d: corrupt zstd frame: %w", path, pos, err)
+			return nil, 0, 0, fmt.Errorf("%s: byte %d: corrupt zstd frame: %w", path, pos, err)
 		}
 		got, err := parseSamples(text, line)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s (decompressed):%w", path, err)
+			return nil, 0, 0, fmt.Errorf("%s (decompressed):%w", path, err)
 		}
 		samples = append(samples, got...)
 		line += bytes.Count(text, []byte{'\n'})
 		pos += n
 	}
-	return samples, int64(pos), nil
+	return samples, int64(pos), size, nil
 }
 
 // parseSamples decodes JSON lines; firstLine numbers the first line in errors, which read

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"bytes"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,24 +46,7 @@ func checkCrafted(t *testing.T, samples []Sample) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]BenchmarkResult{
-		"m": {Problems: 3, N: 4, Pass: PassRates{1: 1.25 / 3, 2: 0.5, 4: 2.0 / 3}},
-		"q": {Problems: 2, N: 2, Pass: PassRates{1: 0.25, 2: 0.5}},
-	}
-	for name, wb := range want {
-		gb := res.Benchmarks[name]
-		if gb.Problems != wb.Problems || gb.N != wb.N || len(gb.Pass) != len(wb.Pass) {
-			t.Errorf("%s: got %+v, want %+v", name, gb, wb)
-		}
-		for k, v := range wb.Pass {
-			if math.Abs(gb.Pass[k]-v) > 1e-15 {
-				t.Errorf("%s pass@%d = %.17g, want %.17g", name, k, gb.Pass[k], v)
-			}
-		}
-	}
-	if math.Abs(res.Average[1]-(1.25/3+0.25)/2) > 1e-15 || res.Average[2] != 0.5 || len(res.Average) != 2 {
-		t.Errorf("average %v", res.Average)
-	}
+	compareResults(t, res, craftedResults("m", "q"))
 	if samples[2].ID != "x" || samples[2].Gold != "70.0" || samples[0].ID != "1" || !samples[0].Correct || samples[1].Correct || samples[1].Pred != "8" {
 		t.Errorf("samples not read or rescored as written: %+v %+v %+v", samples[0], samples[1], samples[2])
 	}
