@@ -115,93 +115,88 @@ func (c *ruleCtx) constInts(i int, what string) ([]int64, bool, error) {
 	return v, true, nil
 }
 
-var rules map[string]rule
-
-func init() {
-	rules = map[string]rule{
-		"Identity": func(c *ruleCtx) ([]*Value, error) { return []*Value{c.dy[0]}, nil },
-		"Neg":      func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Neg(c.dy[0])}, nil },
-		"Add": func(c *ruleCtx) ([]*Value, error) {
-			return []*Value{c.unbroadcast(c.dy[0], 0), c.unbroadcast(c.dy[0], 1)}, nil
-		},
-		"Sub": func(c *ruleCtx) ([]*Value, error) {
-			var db *Value
-			if c.wants(1) {
-				db = c.unbroadcast(c.g.Neg(c.dy[0]), 1)
+// rules maps op types to their gradient rules.
+var rules = map[string]rule{
+	"Identity": func(c *ruleCtx) ([]*Value, error) { return []*Value{c.dy[0]}, nil },
+	"Neg":      func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Neg(c.dy[0])}, nil },
+	"Add": func(c *ruleCtx) ([]*Value, error) {
+		return []*Value{c.unbroadcast(c.dy[0], 0), c.unbroadcast(c.dy[0], 1)}, nil
+	},
+	"Sub": func(c *ruleCtx) ([]*Value, error) {
+		var db *Value
+		if c.wants(1) {
+			db = c.unbroadcast(c.g.Neg(c.dy[0]), 1)
+		}
+		return []*Value{c.unbroadcast(c.dy[0], 0), db}, nil
+	},
+	"Mul": func(c *ruleCtx) ([]*Value, error) {
+		if c.n.inputs[0] == c.n.inputs[1] { // x², one contribution: 2·x·dy
+			return []*Value{c.g.Mul(c.g.Mul(c.dy[0], c.x(0)), c.like(2))}, nil
+		}
+		var da, db *Value
+		if c.wants(0) {
+			da = c.unbroadcast(c.g.Mul(c.dy[0], c.x(1)), 0)
+		}
+		if c.wants(1) {
+			db = c.unbroadcast(c.g.Mul(c.x(0), c.dy[0]), 1)
+		}
+		return []*Value{da, db}, nil
+	},
+	"Div":        divRule,
+	"Pow":        powRule,
+	"Exp":        func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Mul(c.dy[0], c.y(0))}, nil },
+	"Log":        func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Div(c.dy[0], c.x(0))}, nil },
+	"Sqrt":       sqrtRule,
+	"Reciprocal": reciprocalRule,
+	"Sigmoid":    sigmoidRule,
+	"Tanh":       tanhRule,
+	"Relu": func(c *ruleCtx) ([]*Value, error) {
+		return []*Value{c.g.Where(c.g.Greater(c.x(0), c.like(0)), c.dy[0], c.like(0))}, nil
+	},
+	"Abs":  func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Mul(c.dy[0], c.g.Sign(c.x(0)))}, nil },
+	"Sign": func(c *ruleCtx) ([]*Value, error) { return nil, nil }, // zero almost everywhere
+	"Cos": func(c *ruleCtx) ([]*Value, error) {
+		return []*Value{c.g.Neg(c.g.Mul(c.dy[0], c.g.Sin(c.x(0))))}, nil
+	},
+	"Sin": func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Mul(c.dy[0], c.g.Cos(c.x(0)))}, nil },
+	"Cast": func(c *ruleCtx) ([]*Value, error) {
+		return []*Value{c.g.Cast(c.dy[0], c.n.inputs[0].dtype)}, nil
+	},
+	"Max":            func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Greater") },
+	"Min":            func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Less") },
+	"Where":          whereRule,
+	"Softmax":        softmaxRule,
+	"LogSoftmax":     logSoftmaxRule,
+	"ReduceSum":      func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, false) },
+	"ReduceMean":     func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, true) },
+	"ReduceMax":      reduceMaxRule,
+	"MatMul":         matMulRule,
+	"Gemm":           gemmRule,
+	"Gather":         gatherRule,
+	"GatherElements": gatherElementsRule,
+	"Reshape": func(c *ruleCtx) ([]*Value, error) {
+		return []*Value{c.g.reshapeDims(c.dy[0], c.shape(0))}, nil
+	},
+	"Transpose": func(c *ruleCtx) ([]*Value, error) {
+		perm, ok := c.n.attrs["perm"].([]int64)
+		if !ok {
+			perm = make([]int64, len(c.shape(0)))
+			for i := range perm {
+				perm[i] = int64(len(perm) - 1 - i)
 			}
-			return []*Value{c.unbroadcast(c.dy[0], 0), db}, nil
-		},
-		"Mul": func(c *ruleCtx) ([]*Value, error) {
-			if c.n.inputs[0] == c.n.inputs[1] { // x², one contribution: 2·x·dy
-				return []*Value{c.g.Mul(c.g.Mul(c.dy[0], c.x(0)), c.like(2))}, nil
-			}
-			var da, db *Value
-			if c.wants(0) {
-				da = c.unbroadcast(c.g.Mul(c.dy[0], c.x(1)), 0)
-			}
-			if c.wants(1) {
-				db = c.unbroadcast(c.g.Mul(c.x(0), c.dy[0]), 1)
-			}
-			return []*Value{da, db}, nil
-		},
-		"Div":        divRule,
-		"Pow":        powRule,
-		"Exp":        func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Mul(c.dy[0], c.y(0))}, nil },
-		"Log":        func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Div(c.dy[0], c.x(0))}, nil },
-		"Sqrt":       sqrtRule,
-		"Reciprocal": reciprocalRule,
-		"Sigmoid":    sigmoidRule,
-		"Tanh":       tanhRule,
-		"Relu": func(c *ruleCtx) ([]*Value, error) {
-			return []*Value{c.g.Where(c.g.Greater(c.x(0), c.like(0)), c.dy[0], c.like(0))}, nil
-		},
-		"Abs": func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Mul(c.dy[0], c.g.Sign(c.x(0)))}, nil },
-		"Sign": func(c *ruleCtx) ([]*Value, error) {
-			return nil, nil
-		},
-		"Cos": func(c *ruleCtx) ([]*Value, error) {
-			return []*Value{c.g.Neg(c.g.Mul(c.dy[0], c.g.Sin(c.x(0))))}, nil
-		},
-		"Sin": func(c *ruleCtx) ([]*Value, error) { return []*Value{c.g.Mul(c.dy[0], c.g.Cos(c.x(0)))}, nil },
-		"Cast": func(c *ruleCtx) ([]*Value, error) {
-			return []*Value{c.g.Cast(c.dy[0], c.n.inputs[0].dtype)}, nil
-		},
-		"Max":            func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Greater") },
-		"Min":            func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Less") },
-		"Where":          whereRule,
-		"Softmax":        softmaxRule,
-		"LogSoftmax":     logSoftmaxRule,
-		"ReduceSum":      func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, false) },
-		"ReduceMean":     func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, true) },
-		"ReduceMax":      reduceMaxRule,
-		"MatMul":         matMulRule,
-		"Gemm":           gemmRule,
-		"Gather":         gatherRule,
-		"GatherElements": gatherElementsRule,
-		"Reshape": func(c *ruleCtx) ([]*Value, error) {
-			return []*Value{c.g.reshapeDims(c.dy[0], c.shape(0))}, nil
-		},
-		"Transpose": func(c *ruleCtx) ([]*Value, error) {
-			perm, ok := c.n.attrs["perm"].([]int64)
-			if !ok {
-				perm = make([]int64, len(c.shape(0)))
-				for i := range perm {
-					perm[i] = int64(len(perm) - 1 - i)
-				}
-			}
-			return []*Value{transposeGrad(c.g, c.dy[0], invertPerm(perm))}, nil
-		},
-		"Concat":    concatRule,
-		"Split":     splitRule,
-		"Slice":     sliceRule,
-		"Squeeze":   squeezeRule,
-		"Unsqueeze": unsqueezeRule,
-		"Expand": func(c *ruleCtx) ([]*Value, error) {
-			return []*Value{c.unbroadcast(c.dy[0], 0)}, nil
-		},
-		"Trilu":  triluRule,
-		"CumSum": cumSumRule,
-	}
+		}
+		return []*Value{transposeGrad(c.g, c.dy[0], invertPerm(perm))}, nil
+	},
+	"Concat":    concatRule,
+	"Split":     splitRule,
+	"Slice":     sliceRule,
+	"Squeeze":   squeezeRule,
+	"Unsqueeze": unsqueezeRule,
+	"Expand": func(c *ruleCtx) ([]*Value, error) {
+		return []*Value{c.unbroadcast(c.dy[0], 0)}, nil
+	},
+	"Trilu":  triluRule,
+	"CumSum": cumSumRule,
 }
 
 func divRule(c *ruleCtx) ([]*Value, error) {
@@ -532,13 +527,37 @@ func gatherElementsRule(c *ruleCtx) ([]*Value, error) {
 	return []*Value{dx}, nil
 }
 
-// transposeGrad transposes a gradient; a matrix gradient fresh from a Gemm is computed
-// transposed instead ((AB)ᵀ = BᵀAᵀ), which saves a copy for the weights of linear layers.
+// transposeGrad transposes a gradient. A gradient is used once, so when it comes fresh from a
+// product or a transpose the transposition can move into that node instead of costing a copy:
+// (AB)ᵀ = BᵀAᵀ for Gemm and for MatMul with the last two axes swapped, and two transposes
+// compose into one.
 func transposeGrad(g *Graph, d *Value, perm []int64) *Value {
-	if n := d.node; len(perm) == 2 && n != nil && n.op == "Gemm" && len(n.inputs) == 2 && n.attrs["alpha"] == nil {
+	n := d.node
+	switch {
+	case n == nil:
+	case n.op == "Gemm" && len(perm) == 2 && len(n.inputs) == 2 && n.attrs["alpha"] == nil:
 		return g.Gemm(n.inputs[1], n.inputs[0], nil, n.attrInt("transB", 0) == 0, n.attrInt("transA", 0) == 0)
+	case n.op == "MatMul" && isLastSwap(perm) && n.inputs[0].Rank() >= 2 && n.inputs[1].Rank() >= 2:
+		return g.MatMul(swapLast(g, n.inputs[1]), swapLast(g, n.inputs[0]))
+	case n.op == "Transpose":
+		if inner, ok := transposePerm(d); ok {
+			composed := make([]int64, len(perm))
+			for i, p := range perm {
+				composed[i] = inner[p]
+			}
+			return g.Transpose(n.inputs[0], composed...)
+		}
 	}
 	return g.Transpose(d, perm...)
+}
+
+// isLastSwap reports whether perm swaps the last two axes and keeps the others.
+func isLastSwap(perm []int64) bool {
+	r := len(perm)
+	if r < 2 || perm[r-1] != int64(r-2) || perm[r-2] != int64(r-1) {
+		return false
+	}
+	return isIdentityPerm(perm[:r-2])
 }
 
 func concatRule(c *ruleCtx) ([]*Value, error) {
