@@ -120,7 +120,9 @@ func (m *Model) session(kind string) (*ort.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s graph: %w", kind, err)
 	}
-	s, err := ort.NewSession(bytes, g.InputNames(), g.OutputNames(), m.opts.Session)
+	cfg := m.opts.Session
+	cfg.NoArena = kind == "score" || kind == "score_vjp" // [B, T, V] buffers dwarf everything else
+	s, err := ort.NewSession(bytes, g.InputNames(), g.OutputNames(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", kind, err)
 	}
