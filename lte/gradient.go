@@ -130,14 +130,7 @@ func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, te
 	if err != nil {
 		return LossResult{}, err
 	}
-	groups := MicroBatches(seqs, maxTokens)
-	if len(groups) > 1 && scratch == nil {
-		scratch = grads.ZerosLike()
-	}
-	for gi, group := range groups {
-		b := batchOf(seqs, group)
-		dLogp := make([]float32, b.B*(b.T-1))
-		dEnt := make([]float32, b.B*(b.T-1))
+	err = backward(p, seqs, maxTokens, temperature, grads, scratch, func(group []int, b qwen3.Batch, dLogp, dEnt []float32) error {
 		for j, i := range group {
 			off := j*(b.T-1) + seqs[i].PromptLen - 1
 			for t, d := range res.DLogp[i] {
@@ -145,12 +138,34 @@ func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, te
 				dEnt[off+t] = float32(res.DEntropy[i][t])
 			}
 		}
+		return nil
+	})
+	return res, err
+}
+
+// backward runs score_vjp over the micro-batches of seqs and sums the gradients into grads
+// (overwritten); cotangents fills each micro-batch's d_logp and d_entropy ([B, T-1], zeroed).
+// scratch, a store of the parameters' layout, receives the micro-batch gradients after the
+// first (allocated when needed and nil).
+func backward(p Policy, seqs []TrainSeq, maxTokens int, temperature float64, grads, scratch *weights.Store,
+	cotangents func(group []int, b qwen3.Batch, dLogp, dEnt []float32) error) error {
+	groups := MicroBatches(seqs, maxTokens)
+	if len(groups) > 1 && scratch == nil {
+		scratch = grads.ZerosLike()
+	}
+	for gi, group := range groups {
+		b := batchOf(seqs, group)
+		dLogp := make([]float32, b.B*(b.T-1))
+		dEnt := make([]float32, len(dLogp))
+		if err := cotangents(group, b, dLogp, dEnt); err != nil {
+			return err
+		}
 		dst := grads
 		if gi > 0 {
 			dst = scratch
 		}
 		if err := p.ScoreVJP(b, temperature, dLogp, dEnt, dst); err != nil {
-			return LossResult{}, err
+			return err
 		}
 		if gi > 0 {
 			for k, v := range scratch.Data {
@@ -158,5 +173,5 @@ func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, te
 			}
 		}
 	}
-	return res, nil
+	return nil
 }

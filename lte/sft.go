@@ -163,14 +163,11 @@ func (s *SFT) Run(ctx context.Context) error {
 func (s *SFT) gradient(batch []TrainSeq, tokens int, grads, scratch *weights.Store) (float64, error) {
 	var loss float64
 	w := 1 / float64(tokens)
-	for gi, group := range MicroBatches(batch, s.Config.MicroTokens) {
-		b := batchOf(batch, group)
+	err := backward(s.Model, batch, s.Config.MicroTokens, 1, grads, scratch, func(group []int, b qwen3.Batch, dLogp, _ []float32) error {
 		out, err := s.Model.Score(b, 1)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		dLogp := make([]float32, b.B*(b.T-1))
-		dEnt := make([]float32, len(dLogp))
 		for j, i := range group {
 			seq := batch[i]
 			for t := seq.PromptLen - 1; t < len(seq.IDs)-1; t++ {
@@ -179,18 +176,7 @@ func (s *SFT) gradient(batch []TrainSeq, tokens int, grads, scratch *weights.Sto
 				loss -= w * float64(out.Logp[k])
 			}
 		}
-		dst := grads
-		if gi > 0 {
-			dst = scratch
-		}
-		if err := s.Model.ScoreVJP(b, 1, dLogp, dEnt, dst); err != nil {
-			return 0, err
-		}
-		if gi > 0 {
-			for k, v := range scratch.Data {
-				grads.Data[k] += v
-			}
-		}
-	}
-	return loss, nil
+		return nil
+	})
+	return loss, err
 }
