@@ -275,9 +275,14 @@ func (g *Graph) register(v *Value) {
 	}
 }
 
+// canonicalShape puts dims in canonical form; a dim named "?" becomes a fresh anonymous dim.
 func canonicalShape(s []Dim) []Dim {
 	out := make([]Dim, len(s))
 	for i, d := range s {
+		if d == unseenDim {
+			out[i] = unknownDim()
+			continue
+		}
 		out[i] = canonical(d)
 	}
 	return out

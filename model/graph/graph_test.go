@@ -89,6 +89,10 @@ func TestShapeInference(t *testing.T) {
 			t.Errorf("case %d: shape %s, want %s", i, got, c.want)
 		}
 	}
+	op := g.Op("Identity", []*Value{x}, nil, []DType{Float32}, [][]Dim{{Sym("?"), Sym("?"), D(512)}})[0]
+	if a, b := op.Dim(0), op.Dim(1); a == b || !containsUnknown(a) || !containsUnknown(b) {
+		t.Errorf("Sym(\"?\") dims %v and %v should be distinct anonymous dims", a, b)
+	}
 }
 
 func TestBuildErrors(t *testing.T) {

@@ -989,7 +989,8 @@ func (g *Graph) Expand(x, shape *Value) *Value {
 	return g.add1("Expand", []*Value{x, shape}, nil, x.dtype, out, nil)
 }
 
-// unseenDim marks an Expand target dim whose value the builder cannot see.
+// unseenDim marks a dim the builder cannot see: an entry of an unknown Expand target, or
+// Sym("?") from a caller.
 var unseenDim = Dim{Name: "?"}
 
 // ShapeOf returns the shape of x as a 1-D int64 tensor.
@@ -1099,9 +1100,9 @@ func (g *Graph) cumSum(x *Value, axis int, reverse bool) *Value {
 }
 
 // Op emits any ONNX operator of the default domain with caller-given output types (no
-// inference). Attribute values may be int, int64, float32, float64, string, []int, []int64,
-// []float32, []float64 or []string; a nil input is an omitted optional input. VJP
-// differentiates it when a rule exists for opType.
+// inference; Sym("?") in outShapes is an anonymous dim). Attribute values may be int, int64,
+// float32, float64, string, []int, []int64, []float32, []float64 or []string; a nil input is
+// an omitted optional input. VJP differentiates it when a rule exists for opType.
 func (g *Graph) Op(opType string, inputs []*Value, attrs map[string]any, outDTypes []DType, outShapes [][]Dim) []*Value {
 	fail := func() []*Value {
 		out := make([]*Value, len(outDTypes))
