@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	onnx "github.com/yalue/onnxruntime_go"
@@ -219,6 +220,11 @@ func (s *Session) Run(inputs []*Tensor, outputs []*Tensor) ([]*Tensor, error) {
 		if t == nil {
 			continue
 		}
+		if len(t.Shape) == 0 {
+			// onnxruntime_go keeps scalars in storage of its own, so a result would never
+			// reach t; graphs return rank-1 tensors of one element instead.
+			return nil, fmt.Errorf("output %q: rank-0 outputs are not supported; reshape it to [1]", s.outputs[i])
+		}
 		v, err := t.value()
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", s.outputs[i], err)
@@ -227,6 +233,9 @@ func (s *Session) Run(inputs []*Tensor, outputs []*Tensor) ([]*Tensor, error) {
 		out[i] = v
 	}
 	if err := s.s.Run(in, out); err != nil {
+		if strings.Contains(err.Error(), "shape has no dimensions") {
+			return nil, fmt.Errorf("%w (a rank-0 output: graphs must return tensors of rank >= 1)", err)
+		}
 		return nil, err
 	}
 	result := make([]*Tensor, len(outputs))
