@@ -28,6 +28,7 @@ type CLI struct {
 	Version  VersionCmd  `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
 	Inspect  InspectCmd  `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
 	Tokenize TokenizeCmd `cmd:"" help:"Convert JSON lines of text to token ids, or ids to text with --decode."`
+	Verify   VerifyCmd   `cmd:"" help:"Check JSON lines of model responses against gold answers; one verdict line per input."`
 	Generate GenerateCmd `cmd:"" help:"Sample continuations of a prompt with the KV-cached model."`
 	Export   ExportCmd   `cmd:"" help:"Write the model's graphs as .onnx files."`
 	Grad     GradCmd     `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
