@@ -97,6 +97,7 @@ func boxes(s string) []box {
 			continue
 		}
 		b, closed := readBox(s, start, k)
+		b.content = unwrapBoxes(b.content)
 		if strings.TrimSpace(b.content) != "" {
 			out = append(out, b)
 		}
@@ -106,6 +107,27 @@ func boxes(s string) []box {
 		i = b.end
 	}
 	return out
+}
+
+// unwrapBoxes removes boxes that wrap the whole content: \boxed{\boxed{5}} holds 5.
+func unwrapBoxes(content string) string {
+	for range 8 {
+		k := 0
+		for _, cmd := range boxCommands {
+			if strings.HasPrefix(content, cmd) && (len(content) == len(cmd) || !isLetter(content[len(cmd)])) {
+				k = len(cmd)
+			}
+		}
+		if k == 0 {
+			return content
+		}
+		inner, closed := readBox(content, 0, k)
+		if !closed || inner.end != len(content) {
+			return content
+		}
+		content = inner.content
+	}
+	return content
 }
 
 // readBox reads the argument of the box command at start; k is just after the command name.
