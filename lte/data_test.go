@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"ltecli/lte/verify"
 )
 
 // benchmarksDir is ../shared/data/benchmarks beside the repository.
@@ -118,5 +120,60 @@ func TestEpochOrderDeterministic(t *testing.T) {
 	}
 	if same {
 		t.Error("epochs share one order")
+	}
+}
+
+// Every gold answer must verify as correct against itself in a box: otherwise a model that
+// answers exactly right would be marked wrong.
+func TestGoldAnswersVerifyAgainstThemselves(t *testing.T) {
+	dir := benchmarksDir(t)
+	for _, name := range []string{"math500", "minerva", "olympiadbench", "amc23", "aime24", "aime25"} {
+		ps, err := LoadProblems(filepath.Join(dir, name+".jsonl"), Fields{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			response := "Reasoning steps.\n\nThe final answer is $\\boxed{" + p.Answer + "}$."
+			if v := verify.Verify(response, p.Answer); !v.Correct {
+				t.Errorf("%s %s: gold %q against itself: %+v", name, p.ID, p.Answer, v)
+			}
+		}
+	}
+}
+
+// MATH-500's reference solutions end in a box holding the gold answer, often written
+// differently (\dfrac, spacing, units): each must verify as correct.
+func TestMath500SolutionsVerify(t *testing.T) {
+	path := filepath.Join(benchmarksDir(t), "math500.jsonl")
+	ps, err := LoadProblems(path, Fields{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sols, err := LoadProblems(path, Fields{Answer: "solution"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		if v := verify.Verify(sols[i].Answer, p.Answer); !v.Correct {
+			t.Errorf("%s: solution vs %q: %+v", p.ID, p.Answer, v)
+		}
+	}
+}
+
+func TestPythonListAnswers(t *testing.T) {
+	for i, c := range []struct {
+		raw  any
+		want string
+	}{
+		{`['2']`, "2"},
+		{`['$\\frac{1}{2}$', "x, y"]`, `\frac{1}{2}, x, y`},
+		{`["it's"]`, "it's"},
+		{`['$69$,$84$']`, "69,84"},
+		{[]any{"$1$", "$2$"}, "1, 2"},
+		{"7", "7"},
+	} {
+		if got, err := listAnswer(c.raw); err != nil || got != c.want {
+			t.Errorf("case %d: listAnswer(%v) = %q, %v; want %q", i, c.raw, got, err, c.want)
+		}
 	}
 }
