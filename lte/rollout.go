@@ -55,7 +55,9 @@ type Checker struct {
 	Equal func(a, b string) bool
 }
 
-// verifyAll fills Correct and Answer of every rollout, in parallel across cores.
+// verifyAll fills Correct and Answer of every rollout, in parallel across cores. A response
+// cut at the length limit has not given its final answer: it is wrong and has no answer (so
+// it is never listed as a mistake; LTE lists the wrong answers of untruncated responses).
 func (c Checker) verifyAll(rollouts []*Rollout, gold func(group int) string) {
 	var wg sync.WaitGroup
 	next := make(chan *Rollout)
@@ -64,7 +66,9 @@ func (c Checker) verifyAll(rollouts []*Rollout, gold func(group int) string) {
 		go func() {
 			defer wg.Done()
 			for r := range next {
-				r.Correct, r.Answer = c.Check(r.Response, gold(r.Group))
+				if !r.Truncated() {
+					r.Correct, r.Answer = c.Check(r.Response, gold(r.Group))
+				}
 			}
 		}()
 	}

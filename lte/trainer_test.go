@@ -59,7 +59,13 @@ func newTinyTrainer(t *testing.T, modelDir string, cfg Config) *Trainer {
 	for i := 0; i < 6; i++ {
 		problems = append(problems, Problem{ID: fmt.Sprint("p", i), Question: fmt.Sprintf("What is %d+%d?", i, i), Answer: fmt.Sprint(2 * i)})
 	}
-	tr, err := NewTrainer(cfg, m, tok, tmpl, []int{qwen3test.ImEnd}, problems, fakeChecker)
+	// Many stop tokens keep the random model's responses short, so that most finish before
+	// the length limit and get verified.
+	stops := []int{qwen3test.ImEnd}
+	for id := 0; id < 90; id++ {
+		stops = append(stops, id)
+	}
+	tr, err := NewTrainer(cfg, m, tok, tmpl, stops, problems, fakeChecker)
 	if err != nil {
 		t.Fatal(err)
 	}
