@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"ltecli/weights"
@@ -214,7 +215,7 @@ func (o *AdamW) checkLayout(what string, s *weights.Store) error {
 	}
 	for i, v := range s.Views {
 		w := want[i]
-		if v.Name != w.Name || v.Offset != w.Offset || v.Size != w.Size || !equalShape(v.Shape, w.Shape) {
+		if v.Name != w.Name || v.Offset != w.Offset || v.Size != w.Size || !slices.Equal(v.Shape, w.Shape) {
 			return fmt.Errorf("adamw: %s tensor %d is %q %v at offset %d, optimizer has %q %v at offset %d: %w",
 				what, i, v.Name, v.Shape, v.Offset, w.Name, w.Shape, w.Offset, errLayout)
 		}
@@ -223,16 +224,4 @@ func (o *AdamW) checkLayout(what string, s *weights.Store) error {
 		return fmt.Errorf("adamw: %s hold %d values, optimizer has %d: %w", what, len(s.Data), len(o.m.Data), errLayout)
 	}
 	return nil
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

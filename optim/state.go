@@ -3,6 +3,7 @@ package optim
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -140,7 +141,7 @@ func LoadAdamW(path string, params *weights.Store) (*AdamW, map[string]string, e
 			if !ok {
 				return fail("no moment %q for parameter tensor %q (state saved for a different model?)", moment.prefix+v.Name, v.Name)
 			}
-			if !equalShape(t.Shape, v.Shape) {
+			if !slices.Equal(t.Shape, v.Shape) {
 				return fail("tensor %q has shape %v in the state, %v in the parameters", v.Name, t.Shape, v.Shape)
 			}
 			if t.DType != weights.F32 {

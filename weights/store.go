@@ -3,6 +3,7 @@ package weights
 import (
 	"fmt"
 	"io"
+	"slices"
 )
 
 // View is one named tensor inside a Store's flat buffer: Data[Offset : Offset+Size].
@@ -127,7 +128,7 @@ func (s *Store) LoadFrom(tensors []Tensor) error {
 		if !ok {
 			return fmt.Errorf("no tensor %q", v.Name)
 		}
-		if !sameShape(t.Shape, v.Shape) {
+		if !slices.Equal(t.Shape, v.Shape) {
 			return fmt.Errorf("tensor %q has shape %v, want %v", v.Name, t.Shape, v.Shape)
 		}
 		if err := DecodeFloat32(s.Slice(v), t.DType, t.Data); err != nil {
@@ -135,16 +136,4 @@ func (s *Store) LoadFrom(tensors []Tensor) error {
 		}
 	}
 	return nil
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package qwen3
 
 import (
 	"fmt"
+	"slices"
 
 	"ltecli/weights"
 )
@@ -87,7 +88,7 @@ func LoadParams(c Config, ckpt *weights.Checkpoint) (*weights.Store, error) {
 		if !ok {
 			return nil, fmt.Errorf("checkpoint %s has no tensor %q", ckpt.Dir, v.Name)
 		}
-		if !sameShape(info.Shape, v.Shape) {
+		if !slices.Equal(info.Shape, v.Shape) {
 			return nil, fmt.Errorf("checkpoint %s: tensor %q has shape %v, config says %v", ckpt.Dir, v.Name, info.Shape, v.Shape)
 		}
 		if err := ckpt.ReadFloat32(v.Name, store.Slice(v)); err != nil {
@@ -95,16 +96,4 @@ func LoadParams(c Config, ckpt *weights.Checkpoint) (*weights.Store, error) {
 		}
 	}
 	return store, nil
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
