@@ -19,15 +19,11 @@ type GradCmd struct {
 
 // Run computes and writes the gradient.
 func (c *GradCmd) Run(g *Globals) error {
-	m, err := g.loadModel(c.Model)
+	m, batch, err := g.modelAndBatch(c.Model, c.Batch)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	batch, err := lte.ReadBatchFile(c.Batch, m.Config.VocabSize)
-	if err != nil {
-		return err
-	}
 	seqs := batch.TrainSeqs()
 	current, err := lte.ScoreSequences(m, seqs, c.Temperature, c.MicroTokens)
 	if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"ltecli/lte"
 	"ltecli/model/qwen3"
 	"ltecli/ort"
 )
@@ -16,4 +17,18 @@ func (g *Globals) loadModel(dir string) (*qwen3.Model, error) {
 		return nil, err
 	}
 	return qwen3.Load(dir, qwen3.Options{Session: g.sessionConfig()})
+}
+
+// modelAndBatch loads a model and a batch file checked against its vocabulary.
+func (g *Globals) modelAndBatch(modelDir, batchPath string) (*qwen3.Model, *lte.BatchFile, error) {
+	m, err := g.loadModel(modelDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	batch, err := lte.ReadBatchFile(batchPath, m.Config.VocabSize)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, batch, nil
 }

@@ -28,15 +28,11 @@ func (c *StepCmd) Run(g *Globals) error {
 	if c.Steps < 1 {
 		return fmt.Errorf("--steps must be at least 1")
 	}
-	m, err := g.loadModel(c.Model)
+	m, batch, err := g.modelAndBatch(c.Model, c.Batch)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	batch, err := lte.ReadBatchFile(c.Batch, m.Config.VocabSize)
-	if err != nil {
-		return err
-	}
 	seqs := batch.TrainSeqs()
 	// Absent behaviour and reference log-probs are fixed to the initial policy's.
 	initial, err := lte.ScoreSequences(m, seqs, c.Temperature, c.MicroTokens)
