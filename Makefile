@@ -7,7 +7,9 @@ TOK     := $(CACHE)/qwen3-tokenizer/tokenizer.json
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export LTECLI_CACHE := $(CACHE)
 
-.PHONY: setup build test run bench vet fmt clean
+RUN_DIR ?= runs/default
+
+.PHONY: setup build test run bench vet fmt clean tiny-model
 
 setup: $(ORT_SO) $(TOK)
 
@@ -17,7 +19,7 @@ $(ORT_SO) $(TOK): scripts/setup.sh
 
 build: $(BIN)
 
-$(BIN): $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum
+$(BIN): $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum testdata/tiny.tar.zst
 	$(GO) build -ldflags "-X ltecli/cli.Version=$(VERSION)" -o $(BIN) ./cli/ltecli
 
 vet:
@@ -29,11 +31,20 @@ fmt:
 test: setup vet fmt
 	$(GO) test -count=1 -timeout 20m ./...
 
+# The main job: LTE on the embedded tiny model and task, beside GRPO and GRPO-Extra with the
+# same seed and budget, a comparison table, and the curves as PNG plots.
 run: setup build
-	$(BIN) version
+	rm -rf $(RUN_DIR)
+	$(BIN) run --compare grpo,grpo-extra --out $(RUN_DIR)
+	$(BIN) plot lte=$(RUN_DIR)/lte grpo=$(RUN_DIR)/grpo grpo-extra=$(RUN_DIR)/grpo-extra --out $(RUN_DIR)/plots
+
+# Rebuilds the embedded default from scratch with a fixed seed (task, tokenizer, SFT).
+tiny-model: setup build
+	$(BIN) tiny-model --out testdata/tiny.tar.zst
+	$(MAKE) build
 
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) test -run '^$$' -bench . -timeout 60m ./...
 
 clean:
 	rm -rf bin

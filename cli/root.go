@@ -25,19 +25,20 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	Version  VersionCmd  `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
-	Inspect  InspectCmd  `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
-	Tokenize TokenizeCmd `cmd:"" help:"Convert JSON lines of text to token ids, or ids to text with --decode."`
-	Verify   VerifyCmd   `cmd:"" help:"Check JSON lines of model responses against gold answers; one verdict line per input."`
-	Generate GenerateCmd `cmd:"" help:"Sample continuations of a prompt with the KV-cached model."`
-	Export   ExportCmd   `cmd:"" help:"Write the model's graphs as .onnx files."`
-	Grad     GradCmd     `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
-	Step     StepCmd     `cmd:"" help:"AdamW steps on one batch file; writes the updated checkpoint."`
-	Run      RunCmd      `cmd:"" help:"Train with LTE, GRPO or GRPO-Extra (default: LTE on the embedded tiny model and task)."`
-	Eval     EvalCmd     `cmd:"" help:"Pass@1 and Pass@k on the evaluation benchmarks, or --rescore stored samples."`
-	Table    TableCmd    `cmd:"" help:"The paper's results table (Markdown or CSV) from evaluated runs."`
-	Plot     PlotCmd     `cmd:"" help:"PNG charts of training metrics (pass groups, reward, entropy, length, validation) over steps."`
-	SFT      SFTCmd      `cmd:"" name:"sft" help:"Supervised fine-tuning on prompt/response pairs (cross-entropy on responses)."`
+	Version   VersionCmd   `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
+	Inspect   InspectCmd   `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
+	Tokenize  TokenizeCmd  `cmd:"" help:"Convert JSON lines of text to token ids, or ids to text with --decode."`
+	Verify    VerifyCmd    `cmd:"" help:"Check JSON lines of model responses against gold answers; one verdict line per input."`
+	Generate  GenerateCmd  `cmd:"" help:"Sample continuations of a prompt with the KV-cached model."`
+	Export    ExportCmd    `cmd:"" help:"Write the model's graphs as .onnx files."`
+	Grad      GradCmd      `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
+	Step      StepCmd      `cmd:"" help:"AdamW steps on one batch file; writes the updated checkpoint."`
+	Run       RunCmd       `cmd:"" help:"Train with LTE, GRPO or GRPO-Extra (default: LTE on the embedded tiny model and task)."`
+	Eval      EvalCmd      `cmd:"" help:"Pass@1 and Pass@k on the evaluation benchmarks, or --rescore stored samples."`
+	Table     TableCmd     `cmd:"" help:"The paper's results table (Markdown or CSV) from evaluated runs."`
+	Plot      PlotCmd      `cmd:"" help:"PNG charts of training metrics (pass groups, reward, entropy, length, validation) over steps."`
+	SFT       SFTCmd       `cmd:"" name:"sft" help:"Supervised fine-tuning on prompt/response pairs (cross-entropy on responses)."`
+	TinyModel TinyModelCmd `cmd:"" name:"tiny-model" help:"Rebuild the embedded default model (task, tokenizer, SFT) from scratch."`
 }
 
 // Main parses args, runs the chosen command and returns the process exit code.

@@ -33,17 +33,17 @@ type RunCmd struct {
 	AnswerField   string `name:"answer-field" help:"Answer column (default: answer, final_answer, reward_model.ground_truth or solution)."`
 
 	Algo          string  `name:"algo" default:"lte" enum:"lte,grpo,grpo-extra" help:"lte, grpo or grpo-extra."`
-	Steps         int     `name:"steps" default:"100" help:"Training steps."`
+	Steps         int     `name:"steps" help:"Training steps (default 100, also on the embedded model)."`
 	Seed          uint64  `name:"seed" default:"1" help:"Seed of every random choice of the run."`
 	BatchProblems int     `name:"batch-problems" default:"8" help:"Problems per step (P)."`
 	GroupSize     int     `name:"group-size" default:"8" help:"Samples per problem (G)."`
 	HintGroupSize int     `name:"hint-group-size" default:"0" help:"Samples per hinted (or extra) prompt (0: G)."`
-	MaxTokens     int     `name:"max-tokens" default:"1024" help:"Response tokens at most."`
+	MaxTokens     int     `name:"max-tokens" help:"Response tokens at most (default 1024; 32 on the embedded model)."`
 	Temperature   float64 `name:"temperature" default:"1" help:"Sampling temperature (the loss scores the same distribution)."`
 	TopP          float64 `name:"top-p" default:"1" help:"Nucleus sampling mass."`
 	Template      string  `name:"template" default:"qwen-boxed" help:"Prompt template name or file."`
 
-	LR                     float64  `name:"lr" default:"1e-6" help:"Peak learning rate."`
+	LR                     float64  `name:"lr" help:"Peak learning rate (default 1e-6; 1e-4 on the embedded model)."`
 	Schedule               string   `name:"schedule" default:"constant" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
 	Warmup                 int      `name:"warmup" default:"0" help:"Linear warm-up steps."`
 	MinLRRatio             float64  `name:"min-lr-ratio" default:"0" help:"Floor of linear and cosine schedules, as a fraction of --lr."`
@@ -72,11 +72,12 @@ type RunCmd struct {
 
 	CheckpointEvery int     `name:"checkpoint-every" default:"50" help:"Checkpoint every N steps (and at the end)."`
 	KeepCheckpoints int     `name:"keep-checkpoints" default:"2" help:"Checkpoints kept."`
-	ValEvery        int     `name:"val-every" default:"0" help:"Validate every N steps (0: only before and after training, when --val is set)."`
-	ValN            int     `name:"val-n" default:"4" help:"Validation samples per problem."`
-	ValK            string  `name:"val-k" default:"1,4" help:"Validation Pass@k values."`
+	ValEvery        int     `name:"val-every" help:"Validate every N steps (0: only before and after training; 10 on the embedded model)."`
+	ValN            int     `name:"val-n" help:"Validation samples per problem (default 4; 8 on the embedded model)."`
+	ValK            string  `name:"val-k" help:"Validation Pass@k values (default 1,4; 1,8 on the embedded model)."`
 	ValTemperature  float64 `name:"val-temperature" default:"0.6" help:"Validation sampling temperature."`
 	ValLimit        int     `name:"val-limit" default:"0" help:"Validation problems at most (0: all)."`
+	SweepTrain      bool    `name:"sweep-train" help:"Before training and at each validation, sample G responses for every training problem and record the none-pass share (train_none_pass); on by default on the embedded model."`
 }
 
 func fileTemplate(path string) string {
@@ -144,11 +145,11 @@ func (c *RunCmd) Run(g *Globals) error {
 }
 
 func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSummary, error) {
-	ks, err := parseKs(c.ValK)
+	modelDir, trainPath, valPath, err := c.resolveInputs()
 	if err != nil {
 		return runSummary{}, err
 	}
-	modelDir, trainPath, valPath, err := c.resolveInputs()
+	ks, err := parseKs(c.ValK)
 	if err != nil {
 		return runSummary{}, err
 	}
@@ -215,20 +216,28 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 	printConfig(os.Stderr, setup)
 
 	sum := runSummary{Name: algo, Dir: dir}
+	// Validation Pass@k and, with --sweep-train, the none-pass share of the training problems
+	// (G samples each at the training temperature) go into the step's metrics line.
 	validate := func(step int, metrics lte.Metrics) error {
-		if len(val) == 0 {
-			return nil
+		if len(val) > 0 {
+			correct, err := sampleCorrect(m, tok, tmpl, stopIDs, val, checker, c.ValN, c.MaxTokens, c.ValTemperature, c.Seed^0x7a11da7e)
+			if err != nil {
+				return err
+			}
+			for k, v := range passAtK(correct, c.ValN, ks) {
+				metrics[fmt.Sprintf("val_pass@%d", k)] = v
+			}
 		}
-		rates, err := validation(m, tok, tmpl, stopIDs, val, checker, c.ValN, ks, c.MaxTokens, c.ValTemperature, c.Seed)
-		if err != nil {
-			return err
-		}
-		for k, v := range rates {
-			metrics[fmt.Sprintf("val_pass@%d", k)] = v
+		if c.SweepTrain {
+			correct, err := sampleCorrect(m, tok, tmpl, stopIDs, train, checker, cfg.GroupSize, c.MaxTokens, cfg.Temperature, c.Seed^0x5eeb)
+			if err != nil {
+				return err
+			}
+			metrics["train_none_pass"] = nonePassFraction(correct)
 		}
 		return nil
 	}
-	if t.Step == 0 && len(val) > 0 {
+	if t.Step == 0 && (len(val) > 0 || c.SweepTrain) {
 		m0 := lte.Metrics{"step": 0}
 		if err := validate(0, m0); err != nil {
 			return runSummary{}, err
@@ -275,11 +284,12 @@ func parseKs(spec string) ([]int, error) {
 	return ks, nil
 }
 
-// validation samples n responses per problem and returns Pass@k for each k (k <= n).
-func validation(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, stopIDs []int, val []lte.Problem, checker lte.Checker,
-	n int, ks []int, maxTokens int, temperature float64, seed uint64) (map[int]float64, error) {
-	prompts := make([][]int, len(val))
-	for i, p := range val {
+// sampleCorrect samples n responses per problem and returns how many of each problem's are
+// correct (a response cut at the length limit counts as wrong, as in training).
+func sampleCorrect(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, stopIDs []int, problems []lte.Problem, checker lte.Checker,
+	n, maxTokens int, temperature float64, seed uint64) ([]int, error) {
+	prompts := make([][]int, len(problems))
+	for i, p := range problems {
 		text, err := tmpl.Render(p.Question)
 		if err != nil {
 			return nil, err
@@ -287,17 +297,25 @@ func validation(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Templa
 		prompts[i] = tok.Encode(text)
 	}
 	samples, err := generate.Generate(m, m.Config.VocabSize, prompts, generate.Params{
-		N: n, MaxNewTokens: maxTokens, Temperature: temperature, TopP: 1, Seed: seed ^ 0x7a11da7e, StopIDs: stopIDs,
+		N: n, MaxNewTokens: maxTokens, Temperature: temperature, TopP: 1, Seed: seed, StopIDs: stopIDs, MaxBatch: 64,
 	})
 	if err != nil {
 		return nil, err
 	}
-	correct := make([]int, len(val))
+	correct := make([]int, len(problems))
 	for _, s := range samples {
-		if ok, _ := checker.Check(tok.Decode(s.IDs), val[s.Prompt].Answer); ok {
+		if s.FinishReason == generate.FinishLength {
+			continue
+		}
+		if ok, _ := checker.Check(tok.Decode(s.IDs), problems[s.Prompt].Answer); ok {
 			correct[s.Prompt]++
 		}
 	}
+	return correct, nil
+}
+
+// passAtK averages the unbiased Pass@k over problems, for each k <= n.
+func passAtK(correct []int, n int, ks []int) map[int]float64 {
 	out := map[int]float64{}
 	for _, k := range ks {
 		if k > n {
@@ -307,15 +325,70 @@ func validation(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Templa
 		for _, c := range correct {
 			sum += eval.PassAtK(n, c, k)
 		}
-		out[k] = sum / float64(len(val))
+		out[k] = sum / float64(len(correct))
 	}
-	return out, nil
+	return out
 }
 
-// resolveInputs returns the model folder and data files of the run.
-func (c *RunCmd) resolveInputs() (model, train, val string, err error) {
-	if c.Model == "" || c.Train == "" {
-		return "", "", "", fmt.Errorf("--model and --train are required")
+// nonePassFraction is the share of problems with no correct sample.
+func nonePassFraction(correct []int) float64 {
+	none := 0
+	for _, c := range correct {
+		if c == 0 {
+			none++
+		}
 	}
-	return c.Model, c.Train, c.Val, nil
+	return float64(none) / float64(len(correct))
+}
+
+// Defaults that depend on the model: a real checkpoint, or the embedded tiny one.
+type runPreset struct {
+	steps, maxTokens, valEvery, valN int
+	lr                               float64
+	valK                             string
+	sweepTrain                       bool
+}
+
+var (
+	checkpointPreset = runPreset{steps: 100, maxTokens: 1024, valN: 4, lr: 1e-6, valK: "1,4"}
+	embeddedPreset   = runPreset{steps: 100, maxTokens: 32, valEvery: 10, valN: 8, lr: 1e-4, valK: "1,8", sweepTrain: true}
+)
+
+// resolveInputs returns the model folder and data files of the run: the embedded tiny model
+// and its task unless --model is given (then --train is required), and fills the flags left
+// at zero from the matching preset.
+func (c *RunCmd) resolveInputs() (model, train, val string, err error) {
+	preset := checkpointPreset
+	model, train, val = c.Model, c.Train, c.Val
+	if model == "" {
+		dir, err := embeddedDir()
+		if err != nil {
+			return "", "", "", err
+		}
+		model, preset = dir, embeddedPreset
+		if train == "" {
+			train = filepath.Join(dir, embeddedTrain)
+			if val == "" {
+				val = filepath.Join(dir, embeddedVal)
+			}
+		}
+	}
+	if train == "" {
+		return "", "", "", fmt.Errorf("--train is required with --model")
+	}
+	setIfZero(&c.Steps, preset.steps)
+	setIfZero(&c.MaxTokens, preset.maxTokens)
+	setIfZero(&c.ValEvery, preset.valEvery)
+	setIfZero(&c.ValN, preset.valN)
+	setIfZero(&c.LR, preset.lr)
+	setIfZero(&c.ValK, preset.valK)
+	c.SweepTrain = c.SweepTrain || preset.sweepTrain
+	return model, train, val, nil
+}
+
+func setIfZero[T comparable](dst *T, v T) {
+	var zero T
+	if *dst == zero {
+		*dst = v
+	}
 }

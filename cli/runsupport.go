@@ -41,11 +41,13 @@ func (p *progress) update(step int, m lte.Metrics) {
 	if done > 0 {
 		eta = time.Duration(float64(time.Since(p.start)) / float64(done) * float64(p.total-step))
 	}
-	line := fmt.Sprintf("%s step %d/%d  reward %.3f  none/some/all %v/%v/%v", p.name, step, p.total, num(m["reward_mean"]), m["none_pass"], m["some_pass"], m["all_pass"])
-	if v, ok := m["rescued_groups"]; ok {
-		line += fmt.Sprintf("  rescued %v", v)
+	line := fmt.Sprintf("%s step %d/%d", p.name, step, p.total)
+	for _, f := range progressFields {
+		if v, ok := m[f.key]; ok && v != nil {
+			line += fmt.Sprintf("  %s %s", f.label, f.format(v))
+		}
 	}
-	line += fmt.Sprintf("  len %.1f  %.1fs/step  eta %s", num(m["response_len_mean"]), num(m["time_step_s"]), eta.Round(time.Second))
+	line += fmt.Sprintf("  eta %s", eta.Round(time.Second))
 	if !p.isTerminal {
 		fmt.Fprintln(p.w, line)
 		return
@@ -54,6 +56,25 @@ func (p *progress) update(step int, m lte.Metrics) {
 	filled := width * step / max(p.total, 1)
 	fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), line)
 }
+
+// progressFields are the metrics a progress line shows when a step has them.
+var progressFields = []struct {
+	key, label string
+	format     func(any) string
+}{
+	{"loss", "loss", fixed(4)},
+	{"reward_mean", "reward", fixed(3)},
+	{"none_pass", "none-pass", plain},
+	{"rescued_groups", "rescued", plain},
+	{"response_len_mean", "len", fixed(1)},
+	{"time_step_s", "s/step", fixed(2)},
+}
+
+func fixed(digits int) func(any) string {
+	return func(v any) string { return strconv.FormatFloat(num(v), 'f', digits, 64) }
+}
+
+func plain(v any) string { return fmt.Sprint(v) }
 
 func (p *progress) done() {
 	if p.isTerminal {

@@ -20,7 +20,7 @@ import (
 
 // Run directory layout.
 const (
-	ConfigFile     = "config.json"       // the resolved run configuration
+	ConfigFile     = "run_config.json"   // the resolved run configuration
 	MetricsFile    = "metrics.jsonl"     // one JSON object per step
 	SamplesFile    = "samples.jsonl.zst" // every sample, one zstd frame per step
 	CheckpointsDir = "checkpoints"       // step-NNNNNN folders, the last K kept

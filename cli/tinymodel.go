@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"ltecli/lte"
+	"ltecli/lte/tasks"
+	"ltecli/model/qwen3"
+	"ltecli/model/tokenizer"
+	"ltecli/ort"
+)
+
+// TinyModelCmd rebuilds the embedded default from scratch with a fixed seed: the synthetic
+// task's splits and SFT data, a byte-level BPE tokenizer trained on them, a random Qwen3, its
+// warm-up by SFT, and the archive that `ltecli run` embeds.
+type TinyModelCmd struct {
+	Out       string  `name:"out" default:"testdata/tiny.tar.zst" type:"path" help:"Archive to write."`
+	Work      string  `name:"work" type:"path" help:"Working folder (default: a temporary one, removed afterwards)."`
+	Seed      uint64  `name:"seed" default:"1" help:"Seed of the task, the tokenizer corpus, the initial weights and the SFT order."`
+	Epochs    int     `name:"epochs" default:"2" help:"SFT passes over the data."`
+	BatchSize int     `name:"batch-size" default:"64" help:"SFT sequences per step."`
+	LR        float64 `name:"lr" default:"3e-3" help:"SFT peak learning rate (cosine to a tenth, 50 warm-up steps)."`
+}
+
+// embeddedFiles are the files of the archive: the model folder and the problem splits.
+var embeddedFiles = []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", embeddedTrain, embeddedVal}
+
+// Run builds and packs the model.
+func (c *TinyModelCmd) Run(g *Globals) error {
+	work := c.Work
+	if work == "" {
+		dir, err := os.MkdirTemp("", "ltecli-tiny-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		work = dir
+	}
+	assets := filepath.Join(work, "assets")
+	if err := tasks.BuildTinyAssets(assets, tasks.DefaultAssetSpec(c.Seed)); err != nil {
+		return err
+	}
+	examples, err := lte.LoadSFT(filepath.Join(assets, tasks.SFTFile))
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(assets)
+	if err != nil {
+		return err
+	}
+	stop, ok := tok.EOS()
+	if !ok {
+		return fmt.Errorf("the trained tokenizer has no eos token")
+	}
+	if err := ort.Init(g.ORTLib); err != nil {
+		return err
+	}
+	m, err := qwen3.Load(assets, qwen3.Options{Session: g.sessionConfig()})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	cfg := lte.SFTConfig{Epochs: c.Epochs, BatchSize: c.BatchSize, LR: c.LR, Schedule: "cosine", Warmup: 50,
+		MinLRRatio: 0.1, WeightDecay: 0.01, MaxGradNorm: 1, Seed: c.Seed}
+	sft, err := lte.NewSFT(cfg, m, tok, stop, examples)
+	if err != nil {
+		return err
+	}
+	rd, err := lte.CreateRunDir(filepath.Join(work, "sft"), cfg)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	progress := newProgress(os.Stderr, "sft", sft.TotalSteps(), 0)
+	sft.OnStep = func(metrics lte.Metrics) error {
+		progress.update(sft.Step, metrics)
+		return rd.WriteMetrics(metrics)
+	}
+	if err := sft.Run(context.Background()); err != nil {
+		return err
+	}
+	progress.done()
+	final := filepath.Join(work, "model")
+	if err := qwen3.SaveModel(final, assets, m.Params); err != nil {
+		return err
+	}
+	for _, name := range []string{embeddedTrain, embeddedVal} {
+		if err := copyInto(filepath.Join(final, name), filepath.Join(assets, name)); err != nil {
+			return err
+		}
+	}
+	if err := packArchive(c.Out, final, embeddedFiles); err != nil {
+		return err
+	}
+	st, _ := os.Stat(c.Out)
+	fmt.Fprintf(os.Stderr, "tiny model: %d parameters, SFT %d steps on %d examples; wrote %s (%.1f MB)\n",
+		m.Config.NumParams(), sft.Step, len(examples), c.Out, float64(st.Size())/1e6)
+	return nil
+}
+
+func copyInto(dst, src string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
+}
