@@ -67,7 +67,7 @@
 //	ReduceMax               ReduceMax (ties split evenly)        [ReduceMax]
 //	MatMul                  MatMul (batched, broadcast, rank 1)  [MatMul linear layer] [MatMul matrices] [MatMul batched broadcast] [MatMul batched transpose] [MatMul vectors]
 //	Gemm                    Gemm                                 [Gemm] (all four transpose cases, bias)
-//	Gather                  Gather (ScatterND add into zeros)    [Gather embedding] (repeated ids) [Gather inner axis] (scalar and negative indices)
+//	Gather                  Gather (ScatterElements add)         [Gather embedding] (repeated ids) [Gather inner axis] (scalar and negative indices)
 //	GatherElements          GatherElements (ScatterElements add) [GatherElements]
 //	Reshape                 Reshape ReshapeTo                    [Reshape] [anonymous dims from run-time shapes]
 //	Transpose               Transpose                            [Transpose]

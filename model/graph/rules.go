@@ -474,7 +474,7 @@ func gemmRule(c *ruleCtx) ([]*Value, error) {
 	return []*Value{da, db, dc}, nil
 }
 
-// gatherRule scatters the gradient back to the gathered rows (ScatterND with addition into
+// gatherRule scatters the gradient back to the gathered rows (a scatter with addition into
 // zeros, so repeated indices accumulate).
 func gatherRule(c *ruleCtx) ([]*Value, error) {
 	g := c.g
@@ -501,9 +501,18 @@ func gatherRule(c *ruleCtx) ([]*Value, error) {
 		}
 		d = g.Transpose(d, perm...)
 	}
-	zshape := slices.Concat([]Dim{data.shape[axis]}, data.shape[:axis], data.shape[axis+1:])
-	zeros := g.zeros(d.dtype, zshape)
-	dx := g.add1("ScatterND", []*Value{zeros, g.Unsqueeze(idx, -1), d}, map[string]any{"reduction": "add"}, d.dtype, zshape, nil)
+	// Scatter-add the rows of d, flattened to [N, M] (N gathered rows of M values), into
+	// zeros [data.shape[axis], M]. ScatterElements is used rather than ScatterND: ONNX
+	// Runtime's CPU ScatterND adds in parallel without atomics, so repeated indices (the same
+	// token twice in a batch) lose updates at random; its ScatterElements adds in order.
+	rest := slices.Concat(data.shape[:axis], data.shape[axis+1:])
+	zshape := slices.Concat([]Dim{data.shape[axis]}, rest)
+	rows, cols := dimProduct(idx.shape), dimProduct(rest)
+	d2 := g.ReshapeTo(d, g.shapeTensor([]Dim{rows, cols}))
+	ids := g.Expand(g.ReshapeTo(idx, g.shapeTensor([]Dim{rows, D(1)})), g.ShapeOf(d2))
+	zeros := g.zeros(d.dtype, []Dim{data.shape[axis], cols})
+	sum := g.add1("ScatterElements", []*Value{zeros, ids, d2}, map[string]any{"axis": int64(0), "reduction": "add"}, d.dtype, []Dim{data.shape[axis], cols}, nil)
+	dx := g.ReshapeTo(sum, g.shapeTensor(zshape))
 	if axis > 0 {
 		var perm []int64
 		for i := 1; i <= axis; i++ {

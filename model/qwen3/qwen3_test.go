@@ -198,3 +198,4 @@ func TestKVCacheGreedyAndPadding(t *testing.T) {
 		}
 	}
 }
+
