@@ -198,4 +198,3 @@ func TestKVCacheGreedyAndPadding(t *testing.T) {
 		}
 	}
 }
-
