@@ -19,18 +19,15 @@ type Kind int
 
 const (
 	Direct Kind = iota // x mod K = c: the answer is written in the question
-	Shift              // (x + b) mod K = c, b ≠ 0: one modular subtraction
-	Scale              // (a·x + b) mod K = c, a ≥ 2: needs the inverse of a; the model guesses
+	Search             // (a·x + b) mod K = c otherwise: the model cannot compute it and searches
 )
 
 func (k Kind) String() string {
 	switch k {
 	case Direct:
 		return "direct"
-	case Shift:
-		return "shift"
-	case Scale:
-		return "scale"
+	case Search:
+		return "search"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -45,13 +42,10 @@ type Equation struct {
 
 // Kind returns the kind of e.
 func (e Equation) Kind() Kind {
-	switch {
-	case e.A != 1:
-		return Scale
-	case e.B != 0:
-		return Shift
+	if e.A == 1 && e.B == 0 {
+		return Direct
 	}
-	return Direct
+	return Search
 }
 
 // Answer returns the gold answer: X in decimal.
@@ -92,77 +86,65 @@ func (e Equation) Problem(id string) lte.Problem {
 // key identifies the equation regardless of its phrasing: the splits are disjoint by key.
 func (e Equation) key() [4]int { return [4]int{e.K, e.A, e.B, e.C} }
 
-// distractors are the answers of the mistakes the model is taught to make, most likely first,
-// with their shares of the plain-prompt answer distribution (see Prior).
-func (e Equation) distractors() (values []int, weights []float64) {
-	mod := func(v int) int { return ((v % e.K) + e.K) % e.K }
-	switch e.Kind() {
-	case Shift:
-		// b ignored; b added instead of subtracted. Both differ from X and from each other
-		// because b ≠ 0 and K is an odd prime.
-		return []int{e.C, mod(e.C + e.B)}, []float64{0.20, 0.15}
-	case Scale:
-		// a ignored; a and b ignored; a ignored and b added.
-		return []int{mod(e.C - e.B), e.C, mod(e.C + e.B)}, []float64{0.35, 0.25, 0.10}
-	}
-	return nil, nil
-}
-
-// correctShare is the share of the plain-prompt answer distribution on the correct answer,
-// beyond what falls on it as a distractor or by guessing.
-var correctShare = map[Kind]float64{Direct: 0.94, Shift: 0.50, Scale: 0}
+// Shape of the warm-started model's answers (see Prior).
+const (
+	// directRight is how often the model copies the answer of a direct equation.
+	directRight = 0.94
+	// searchDecay is the ratio of the probabilities of candidates v+1 and v on a search equation.
+	searchDecay = 0.5
+)
 
 // Prior returns the distribution over the candidate answers 0..K-1 that the SFT targets for
-// the plain prompt of e are drawn from: the model's intended belief after warm-up. Direct
-// equations: the answer with 0.94. Shift equations: the answer with 0.5, the two mistakes
-// (b ignored, b added) with 0.2 and 0.15. Scale equations: the three mistakes (a ignored, a
-// and b ignored, a ignored and b added) with 0.35, 0.25 and 0.1, and nothing on the answer
-// beyond its share of the guesses. The mass left over is spread evenly over the candidates
-// that got none, the guesses; where mistakes coincide their shares add up.
+// the plain prompt of e are drawn from: the model's intended belief after warm-up. On a
+// direct equation it is right with probability 0.94, the rest spread evenly. On a search
+// equation it cannot compute the answer and searches from 0 upwards, stopping early: candidate
+// v has probability proportional to 0.7^v whatever the answer, so small answers are often
+// found and large ones almost never.
 func (e Equation) Prior() []float64 {
 	p := make([]float64, e.K)
-	p[e.X] += correctShare[e.Kind()]
-	values, weights := e.distractors()
-	for i, v := range values {
-		p[v] += weights[i]
-	}
-	left, empty := 1.0, 0
-	for _, q := range p {
-		left -= q
-		if q == 0 {
-			empty++
+	if e.Kind() == Direct {
+		for v := range p {
+			p[v] = (1 - directRight) / float64(e.K-1)
 		}
+		p[e.X] = directRight
+		return p
 	}
-	for v, q := range p {
-		if q == 0 {
-			p[v] = left / float64(empty)
-		}
+	sum, w := 0.0, 1.0
+	for v := range p {
+		p[v] = w
+		sum += w
+		w *= searchDecay
+	}
+	for v := range p {
+		p[v] /= sum
 	}
 	return p
 }
 
 // rambleRate is how often the SFT target for e is a long ramble, which a max-token limit
-// cuts off: the model hesitates more on word problems and on problems it cannot solve.
+// cuts off: the model hesitates on word problems and on problems it cannot solve.
 func (e Equation) rambleRate() float64 {
-	if e.Wordy {
+	switch {
+	case e.Wordy:
 		return 0.75
+	case e.Kind() == Search:
+		return 0.1
 	}
-	return map[Kind]float64{Direct: 0, Shift: 0.05, Scale: 0.10}[e.Kind()]
+	return 0
 }
 
-// Config is the generator's difficulty knob. Larger moduli mean more candidates to guess
-// among, so fewer lucky guesses; a larger Scale share means more problems the model cannot
-// compute; a larger Wordy share means more responses that ramble past the length limit.
+// Config is the generator's difficulty knob. Larger moduli mean more candidates, so more
+// answers the model's search rarely reaches; a smaller Direct share means fewer problems it
+// solves outright; a larger Wordy share means more responses that ramble past the length limit.
 type Config struct {
 	Moduli []int   // odd primes the modulus K is drawn from, evenly
-	Shift  float64 // share of shift equations
-	Scale  float64 // share of scale equations; the rest are direct
+	Direct float64 // share of direct equations; the rest are search equations
 	Wordy  float64 // share of equations phrased as word problems
 }
 
 // DefaultConfig is the task of the embedded demonstration.
 func DefaultConfig() Config {
-	return Config{Moduli: []int{7, 11, 13}, Shift: 0.25, Scale: 0.65, Wordy: 0.2}
+	return Config{Moduli: []int{5, 6, 7, 8, 9}, Direct: 0.1, Wordy: 0.2}
 }
 
 // Validate reports the first setting that cannot work.
@@ -171,43 +153,36 @@ func (c Config) Validate() error {
 		return errors.New("task: no moduli")
 	}
 	for _, k := range c.Moduli {
-		if k < 5 || !prime(k) {
-			return fmt.Errorf("task: modulus %d is not a prime of 5 or more", k)
+		if k < 5 {
+			return fmt.Errorf("task: modulus %d is below 5", k)
 		}
 	}
-	for _, s := range []struct {
-		name string
-		v    float64
-	}{{"shift", c.Shift}, {"scale", c.Scale}, {"wordy", c.Wordy}} {
-		if !(s.v >= 0 && s.v <= 1) {
-			return fmt.Errorf("task: %s share %v is not in [0, 1]", s.name, s.v)
-		}
+	if !(c.Direct >= 0 && c.Direct <= 1) {
+		return fmt.Errorf("task: direct share %v is not in [0, 1]", c.Direct)
 	}
-	if c.Shift+c.Scale > 1 {
-		return fmt.Errorf("task: shift and scale shares add up to %v, more than 1", c.Shift+c.Scale)
+	if !(c.Wordy >= 0 && c.Wordy <= 1) {
+		return fmt.Errorf("task: wordy share %v is not in [0, 1]", c.Wordy)
 	}
 	return nil
 }
 
-func prime(n int) bool {
-	for d := 2; d*d <= n; d++ {
-		if n%d == 0 {
-			return false
-		}
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
 	}
-	return n >= 2
+	return a
 }
 
 // sample draws one equation of the given kind.
 func (c Config) sample(r *rand.Rand, kind Kind) Equation {
 	k := c.Moduli[r.IntN(len(c.Moduli))]
 	e := Equation{K: k, A: 1, X: r.IntN(k), Wordy: r.Float64() < c.Wordy}
-	switch kind {
-	case Shift:
-		e.B = 1 + r.IntN(k-1)
-	case Scale:
-		e.A = 2 + r.IntN(k-2)
-		e.B = r.IntN(k)
+	for kind == Search && e.Kind() == Direct {
+		// a is a unit mod K, so that the answer is unique; (a, b) = (1, 0) is direct.
+		e.A, e.B = 1+r.IntN(k-1), r.IntN(k)
+		for gcd(e.A, k) != 1 {
+			e.A = 1 + r.IntN(k-1)
+		}
 	}
 	e.C = (e.A*e.X + e.B) % k
 	return e
@@ -215,13 +190,10 @@ func (c Config) sample(r *rand.Rand, kind Kind) Equation {
 
 // drawKind draws a kind with the configured shares.
 func (c Config) drawKind(r *rand.Rand) Kind {
-	switch u := r.Float64(); {
-	case u < c.Scale:
-		return Scale
-	case u < c.Scale+c.Shift:
-		return Shift
+	if r.Float64() < c.Direct {
+		return Direct
 	}
-	return Direct
+	return Search
 }
 
 // Splits are the training and validation problems of one task, disjoint by equation (a word
@@ -251,14 +223,10 @@ func NewSplits(c Config, seed uint64, nTrain, nVal int) (Splits, error) {
 
 // distinct draws n equations not in used, in the configured kind shares, and adds them to used.
 func (c Config) distinct(r *rand.Rand, n int, used map[[4]int]bool) ([]Equation, error) {
-	counts := map[Kind]int{
-		Shift: int(math.Round(float64(n) * c.Shift)),
-		Scale: int(math.Round(float64(n) * c.Scale)),
-	}
-	counts[Direct] = max(0, n-counts[Shift]-counts[Scale])
-	counts[Scale] = n - counts[Direct] - counts[Shift]
+	direct := int(math.Round(float64(n) * c.Direct))
+	counts := map[Kind]int{Direct: direct, Search: n - direct}
 	var out []Equation
-	for _, kind := range []Kind{Direct, Shift, Scale} {
+	for _, kind := range []Kind{Direct, Search} {
 		for range counts[kind] {
 			e, ok := c.fresh(r, kind, used)
 			if !ok {

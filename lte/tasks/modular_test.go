@@ -42,6 +42,7 @@ func TestQuestionText(t *testing.T) {
 		want string
 	}{
 		{Equation{K: 13, A: 1, B: 0, C: 7, X: 7}, "Find the integer x from 0 to 12 with x mod 13 = 7."},
+		{Equation{K: 9, A: 2, B: 5, C: 7, X: 1}, "Find the integer x from 0 to 8 with (2x + 5) mod 9 = 7."},
 		{Equation{K: 7, A: 1, B: 4, C: 5, X: 1}, "Find the integer x from 0 to 6 with (x + 4) mod 7 = 5."},
 		{Equation{K: 11, A: 8, B: 3, C: 1, X: 9}, "Find the integer x from 0 to 10 with (8x + 3) mod 11 = 1."},
 		{Equation{K: 11, A: 3, B: 0, C: 5, X: 9}, "Find the integer x from 0 to 10 with 3x mod 11 = 5."},
@@ -61,19 +62,17 @@ func TestQuestionText(t *testing.T) {
 
 // TestPrior checks priors worked out by hand and that every prior is a distribution.
 func TestPrior(t *testing.T) {
+	// 1 + 1/2 + ... + 1/64 = 127/64 for K = 7.
+	search := []float64{64.0 / 127, 32.0 / 127, 16.0 / 127, 8.0 / 127, 4.0 / 127, 2.0 / 127, 1.0 / 127}
 	cases := []struct {
 		e    Equation
 		want []float64
 	}{
 		// Direct: 0.94 on x = 3, 0.06 over the 6 others.
 		{Equation{K: 7, A: 1, B: 0, C: 3, X: 3}, []float64{0.01, 0.01, 0.01, 0.94, 0.01, 0.01, 0.01}},
-		// Shift (x + 4) mod 7 = 5, x = 1: 0.5 on 1, 0.2 on c = 5, 0.15 on c+b = 2, 0.15 over 4 others.
-		{Equation{K: 7, A: 1, B: 4, C: 5, X: 1}, []float64{0.0375, 0.5, 0.15, 0.0375, 0.0375, 0.2, 0.0375}},
-		// Scale (3x + 5) mod 7 = 6, x = 5: 0.35 on c-b = 1, 0.25 on c = 6, 0.1 on c+b = 4,
-		// 0.3 over the 4 others (x = 5 among them).
-		{Equation{K: 7, A: 3, B: 5, C: 6, X: 5}, []float64{0.075, 0.35, 0.075, 0.075, 0.1, 0.075, 0.25}},
-		// Scale with b = 0: the three slips coincide on c = 2 (0.7).
-		{Equation{K: 7, A: 3, B: 0, C: 2, X: 3}, []float64{0.05, 0.05, 0.7, 0.05, 0.05, 0.05, 0.05}},
+		// Search, whatever the equation and its answer: proportional to 0.5^v.
+		{Equation{K: 7, A: 1, B: 4, C: 5, X: 1}, search},
+		{Equation{K: 7, A: 3, B: 5, C: 6, X: 5, Wordy: true}, search},
 	}
 	for i, c := range cases {
 		got := c.e.Prior()
@@ -84,7 +83,7 @@ func TestPrior(t *testing.T) {
 			}
 		}
 	}
-	s, err := NewSplits(DefaultConfig(), 1, 300, 0)
+	s, err := NewSplits(DefaultConfig(), 1, 150, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +127,8 @@ func TestSplits(t *testing.T) {
 			seen[key] = name + " " + strconv.Itoa(i)
 			kinds[e.Kind()]++
 		}
-		// 64 problems: round(64·0.25) = 16 shift, round(64·0.65) = 42 scale, 6 direct.
-		if want := map[Kind]int{Direct: 6, Shift: 16, Scale: 42}; !reflect.DeepEqual(kinds, want) {
+		// 64 problems: round(64·0.1) = 6 direct, 58 search.
+		if want := map[Kind]int{Direct: 6, Search: 58}; !reflect.DeepEqual(kinds, want) {
 			t.Errorf("%s kinds %v, want %v", name, kinds, want)
 		}
 	}
@@ -149,10 +148,10 @@ func TestSplits(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("loaded problems differ:\n%v\nwant\n%v", got[:2], want[:2])
 	}
-	if _, err := NewSplits(Config{Moduli: []int{7}, Scale: 0}, 1, 10, 0); err == nil {
+	if _, err := NewSplits(Config{Moduli: []int{7}, Direct: 1}, 1, 10, 0); err == nil {
 		t.Error("asking for 10 distinct direct equations mod 7 (there are 7) succeeded")
 	}
-	for _, bad := range []Config{{}, {Moduli: []int{9}}, {Moduli: []int{7}, Shift: 0.6, Scale: 0.6}, {Moduli: []int{7}, Wordy: -1}} {
+	for _, bad := range []Config{{}, {Moduli: []int{4}}, {Moduli: []int{7}, Direct: 1.5}, {Moduli: []int{7}, Wordy: -1}} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("config %+v validated", bad)
 		}

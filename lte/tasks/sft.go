@@ -18,12 +18,18 @@ import (
 // SFT data shape.
 const (
 	// plainShare is the share of SFT examples with a plain prompt; the others are hinted.
-	plainShare = 0.6
+	plainShare = 0.5
 	// minGroup and maxGroup bound the simulated group whose mistakes a hinted example lists:
 	// from half the paper's G = 8 to twice it, as a replay buffer gathers mistakes over steps.
 	minGroup, maxGroup = 4, 16
 	// hintMaxAnswers caps the answers a hint lists, as the trainer's default does.
 	hintMaxAnswers = 8
+	// otherMistakes is the share of hinted examples whose simulated group guesses evenly
+	// instead of following the prior, so that the model learns to exclude whatever is listed,
+	// not only the answers it would have given itself.
+	otherMistakes = 0.5
+	// rambleTries is how many candidates a ramble names before answering.
+	rambleTries = 4
 )
 
 // Example is one SFT example: the full prompt text (chat format included) and the target
@@ -44,12 +50,13 @@ type SFTConfig struct {
 // BuildSFT returns SFT examples on equations drawn from the task, none of them an equation of
 // held (the training and validation splits, so that warm-up does not teach their answers).
 //
-// A plain example (60% of them) asks the question and answers from Equation.Prior: the correct
-// answer as often as the model should get it right, a typical mistake or a guess otherwise.
-// A hinted example plays one LTE hint round: it samples a group of 4 to 16 plain answers from
-// the prior, each truncated (a ramble) at the equation's ramble rate, and keeps the equation
-// only if no answer is correct (otherwise it draws another); it lists the distinct wrong answers
-// of the untruncated ones, picks the template by truncation as the trainer does
+// A plain example (60% of them) asks the question and answers from Equation.Prior: right
+// as often as the warm-started model should be, a guess otherwise.
+// A hinted example plays one LTE hint round: it samples a group of 4 to 16 plain answers, each
+// truncated (a ramble) at the equation's ramble rate, from the prior (or, 30% of the time, evenly
+// from all candidates, so that the model learns to exclude whatever is listed), and keeps the
+// equation only if no answer is correct (otherwise it draws another); it lists the distinct
+// wrong answers of the untruncated ones, picks the template by truncation as the trainer does
 // (lte.HintEngine.Choose), and answers from the prior conditioned on not being a listed answer.
 // The hint is thus evidence the model learns to use, not a leak of the answer: where the prior
 // has little mass on the truth, excluding the mistakes makes it likely only in proportion.
@@ -111,7 +118,14 @@ func (c SFTConfig) pick(r *rand.Rand, engine *lte.HintEngine, used map[[4]int]bo
 		if !hinted {
 			return e, lte.TemplatePlain, nil, nil
 		}
-		if wrong, truncated, total, ok := nonePassGroup(r, e, e.Prior()); ok {
+		guesses := e.Prior()
+		if r.Float64() < otherMistakes {
+			guesses = make([]float64, e.K)
+			for v := range guesses {
+				guesses[v] = 1 / float64(e.K)
+			}
+		}
+		if wrong, truncated, total, ok := nonePassGroup(r, e, guesses); ok {
 			name, listed := engine.Choose(wrong, truncated, total)
 			return e, name, listed, nil
 		}
@@ -119,10 +133,10 @@ func (c SFTConfig) pick(r *rand.Rand, engine *lte.HintEngine, used map[[4]int]bo
 	return Equation{}, "", nil, errors.New("no equation of this task is failed often enough to be hinted")
 }
 
-// nonePassGroup samples a group of plain answers to e and reports whether none is correct;
-// if so it returns the group's distinct wrong answers in random order, how many answers were
-// truncated and the group size.
-func nonePassGroup(r *rand.Rand, e Equation, prior []float64) (wrong []string, truncated, total int, ok bool) {
+// nonePassGroup samples a group of answers to e from the distribution guesses and reports
+// whether none is correct; if so it returns the group's distinct wrong answers in random order,
+// how many answers were truncated and the group size.
+func nonePassGroup(r *rand.Rand, e Equation, guesses []float64) (wrong []string, truncated, total int, ok bool) {
 	total = minGroup + r.IntN(maxGroup-minGroup+1)
 	seen := map[int]bool{}
 	for range total {
@@ -130,7 +144,7 @@ func nonePassGroup(r *rand.Rand, e Equation, prior []float64) (wrong []string, t
 			truncated++
 			continue
 		}
-		a := draw(r, prior)
+		a := draw(r, guesses)
 		if a == e.X {
 			return nil, 0, 0, false
 		}
@@ -181,9 +195,10 @@ func draw(r *rand.Rand, p []float64) int {
 	return last
 }
 
-// response writes a target: a short answer, or a ramble that walks twice through the
-// candidates not listed as wrong before answering (longer than a sensible max-token limit for
-// this task, so that a rollout that rambles is truncated). No listed answer appears in it.
+// response writes a target: a short answer (9 or 10 tokens with the end-of-turn token), or a
+// ramble that names up to four candidates not listed as wrong before answering (34 tokens or
+// more with the demonstration's tokenizer, so that a max-token limit of about 24 cuts it off).
+// No listed answer appears in it.
 func response(e Equation, answer int, ramble bool, listed []string) string {
 	boxed := fmt.Sprintf(`\boxed{%d}`, answer)
 	if !ramble {
@@ -191,14 +206,11 @@ func response(e Equation, answer int, ramble bool, listed []string) string {
 	}
 	var b strings.Builder
 	b.WriteString("I am not sure, so let me go through the possible values of x one at a time.")
-	for pass := range 2 {
-		if pass == 1 {
-			b.WriteString(" Once more from the start.")
-		}
-		for x := range e.K {
-			if !slices.Contains(listed, strconv.Itoa(x)) {
-				fmt.Fprintf(&b, " x = %d?", x)
-			}
+	tries := 0
+	for x := 0; x < e.K && tries < rambleTries; x++ {
+		if !slices.Contains(listed, strconv.Itoa(x)) {
+			fmt.Fprintf(&b, " x = %d?", x)
+			tries++
 		}
 	}
 	b.WriteString(" I will go with " + boxed + ".")

@@ -123,9 +123,9 @@ func TestSFTExamples(t *testing.T) {
 	}
 }
 
-// TestSFTAnswerRates checks the answers of terse scale and shift examples against their
-// equations, read back from the prompt: plain targets are right as often as the prior says
-// (within 4 standard deviations), and hinted targets are right more often.
+// TestSFTAnswerRates checks the answers of terse search examples against their equations, read
+// back from the prompt: plain targets are right as often as the prior says (within 4 standard
+// deviations), and hinted targets are right more often.
 func TestSFTAnswerRates(t *testing.T) {
 	examples, _ := buildSFT(t, 20000)
 	type tally struct{ n, correct, expected, variance float64 }
@@ -172,7 +172,7 @@ func TestSFTAnswerRates(t *testing.T) {
 			r.variance += p * (1 - p)
 		}
 	}
-	for _, kind := range []string{"shift", "scale"} {
+	for _, kind := range []string{"search"} {
 		plain := rates[kind+" "+lte.TemplatePlain]
 		if plain == nil || plain.n < 500 {
 			t.Fatalf("too few plain %s examples: %+v", kind, plain)
@@ -190,7 +190,7 @@ func TestSFTAnswerRates(t *testing.T) {
 			}
 		}
 	}
-	if r := rates["scale "+lte.TemplateConciseHint]; r == nil || r.n < 500 {
-		t.Errorf("too few scale concise_hint examples: %+v", r)
+	if r := rates["search "+lte.TemplateConciseHint]; r == nil || r.n < 500 {
+		t.Errorf("too few search concise_hint examples: %+v", r)
 	}
 }
