@@ -35,6 +35,7 @@ type chartSpec struct{ key, title, unit string }
 // metricCharts are the training curves drawn from metrics.jsonl, besides validation Pass@k.
 var metricCharts = []chartSpec{
 	{"none_pass", "None-pass problems", "problems"},
+	{"train_none_pass", "None-pass share of the training problems (G samples each)", "fraction"},
 	{"some_pass", "Some-pass problems", "problems"},
 	{"all_pass", "All-pass problems", "problems"},
 	{"reward_mean", "Mean reward", "reward"},
