@@ -15,7 +15,7 @@ import (
 )
 
 // TinyModel is the shape of the demonstration model: a Qwen3 of about half a million
-// parameters. VocabSize, EOSTokenID and BOSTokenID are filled in from the trained tokenizer.
+// parameters. Its vocabulary size and special token ids come from the trained tokenizer.
 type TinyModel struct {
 	HiddenSize, IntermediateSize, Layers, Heads, KVHeads, HeadDim int
 	MaxPositions                                                  int

@@ -32,8 +32,8 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Equation is one problem: find the x in {0, ..., K-1} with (A·x + B) mod K = C. K is prime
-// and A is not a multiple of K, so X, the answer, is unique.
+// Equation is one problem: find the x in {0, ..., K-1} with (A·x + B) mod K = C. A is a unit
+// mod K (coprime to it), so X, the answer, is unique.
 type Equation struct {
 	K, A, B, C int
 	X          int
@@ -98,7 +98,7 @@ const (
 // the plain prompt of e are drawn from: the model's intended belief after warm-up. On a
 // direct equation it is right with probability 0.94, the rest spread evenly. On a search
 // equation it cannot compute the answer and searches from 0 upwards, stopping early: candidate
-// v has probability proportional to 0.7^v whatever the answer, so small answers are often
+// v has probability proportional to 0.5^v whatever the answer, so small answers are often
 // found and large ones almost never.
 func (e Equation) Prior() []float64 {
 	p := make([]float64, e.K)
@@ -137,7 +137,7 @@ func (e Equation) rambleRate() float64 {
 // answers the model's search rarely reaches; a smaller Direct share means fewer problems it
 // solves outright; a larger Wordy share means more responses that ramble past the length limit.
 type Config struct {
-	Moduli []int   // odd primes the modulus K is drawn from, evenly
+	Moduli []int   // moduli K (5 or more) drawn from evenly; answers of 10 or more take two tokens
 	Direct float64 // share of direct equations; the rest are search equations
 	Wordy  float64 // share of equations phrased as word problems
 }
