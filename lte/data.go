@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+
+	"ltecli/lte/verify"
 )
 
 // Message is one chat turn of a verl-style prompt.
@@ -208,8 +210,8 @@ func rowProblem(row map[string]any, fields Fields, source string, index int) (Pr
 			p.Answer, err = answerText(v)
 		} else if v, ok := field(row, "solution"); ok {
 			s, _ := v.(string)
-			p.Answer = LastBoxed(s)
-			if p.Answer == "" {
+			var found bool
+			if p.Answer, found = verify.LastBoxed(s); !found {
 				err = errors.New("solution has no \\boxed{} answer")
 			}
 		} else {
@@ -353,32 +355,6 @@ func splitPythonStrings(s string) []string {
 		i = j + 1
 	}
 	return out
-}
-
-// LastBoxed returns the content of the last \boxed{...} (or \fbox{...}) in s, braces
-// balanced, or "".
-func LastBoxed(s string) string {
-	idx := max(strings.LastIndex(s, `\boxed`), strings.LastIndex(s, `\fbox`))
-	if idx < 0 {
-		return ""
-	}
-	open := strings.IndexByte(s[idx:], '{')
-	if open < 0 {
-		return ""
-	}
-	depth := 0
-	for i := idx + open; i < len(s); i++ {
-		switch s[i] {
-		case '{':
-			depth++
-		case '}':
-			depth--
-			if depth == 0 {
-				return s[idx+open+1 : i]
-			}
-		}
-	}
-	return ""
 }
 
 // EpochOrder returns the order in which an epoch visits n problems: a permutation drawn from

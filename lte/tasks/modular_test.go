@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"ltecli/lte"
+	"ltecli/lte/verify"
 )
 
 // TestAnswersSolveTheirEquations checks every problem of the default splits by brute force:
@@ -28,7 +29,7 @@ func TestAnswersSolveTheirEquations(t *testing.T) {
 		if len(solutions) != 1 || solutions[0] != e.X {
 			t.Fatalf("problem %d %+v: solutions %v, want only %d", i, e, solutions, e.X)
 		}
-		got, err := strconv.Atoi(lte.LastBoxed(`The answer is \boxed{` + e.Answer() + `}.`))
+		got, err := strconv.Atoi(boxed(`The answer is \boxed{` + e.Answer() + `}.`))
 		if err != nil || got != e.X {
 			t.Fatalf("problem %d: boxed answer reads %d (%v), want %d", i, got, err, e.X)
 		}
@@ -156,4 +157,10 @@ func TestSplits(t *testing.T) {
 			t.Errorf("config %+v validated", bad)
 		}
 	}
+}
+
+// boxed is the last \boxed{} of s, as the verifier reads it.
+func boxed(s string) string {
+	a, _ := verify.LastBoxed(s)
+	return a
 }

@@ -85,7 +85,7 @@ func TestSFTExamples(t *testing.T) {
 		}
 		name := sftTemplate(ex.Prompt)
 		counts[name]++
-		answer, err := strconv.Atoi(lte.LastBoxed(ex.Response))
+		answer, err := strconv.Atoi(boxed(ex.Response))
 		if err != nil || !strings.HasSuffix(ex.Response, `\boxed{`+strconv.Itoa(answer)+`}.`) {
 			t.Fatalf("example %d: response %q does not end with a boxed integer", i, ex.Response)
 		}
@@ -155,7 +155,7 @@ func TestSFTAnswerRates(t *testing.T) {
 		if e.Kind() == Direct {
 			continue
 		}
-		answer, _ := strconv.Atoi(lte.LastBoxed(ex.Response))
+		answer, _ := strconv.Atoi(boxed(ex.Response))
 		name := sftTemplate(ex.Prompt)
 		key := e.Kind().String() + " " + name
 		if rates[key] == nil {
