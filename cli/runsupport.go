@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"ltecli/lte"
+	"ltecli/lte/eval"
 )
 
 // printConfig writes the resolved configuration at the start of a run.
@@ -99,37 +101,22 @@ type runSummary struct {
 	Wall time.Duration
 }
 
-// readMetrics loads a run's metrics.jsonl.
-func readMetrics(dir string) ([]lte.Metrics, error) {
-	raw, err := os.ReadFile(dir + "/" + lte.MetricsFile)
-	if err != nil {
-		return nil, err
-	}
-	var out []lte.Metrics
-	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		if line == "" {
-			continue
-		}
-		var m lte.Metrics
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			return nil, fmt.Errorf("%s/%s:%d: %w", dir, lte.MetricsFile, i+1, err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
+// readMetrics loads the numbers of a run's metrics.jsonl.
+func readMetrics(dir string) ([]map[string]float64, error) {
+	return eval.ReadMetrics(filepath.Join(dir, lte.MetricsFile))
 }
 
 // firstLast returns the first and last values of key among the metrics lines that have it.
-func firstLast(ms []lte.Metrics, key string) (first, last float64, ok bool) {
+func firstLast(ms []map[string]float64, key string) (first, last float64, ok bool) {
 	for _, m := range ms {
 		v, has := m[key]
 		if !has {
 			continue
 		}
 		if !ok {
-			first, ok = num(v), true
+			first, ok = v, true
 		}
-		last = num(v)
+		last = v
 	}
 	return first, last, ok
 }
