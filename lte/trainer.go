@@ -291,7 +291,6 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 	var after GroupStats
 	zeroVar := 0
 	var seqs []TrainSeq
-	var trained []*Rollout
 	for g, grp := range groups {
 		_, st := Classify(rewards(grp))
 		after.Add(st)
@@ -310,7 +309,6 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 				s.OffPolicy, s.Old = true, r.BehaviourLogp()
 			}
 			seqs = append(seqs, s)
-			trained = append(trained, r)
 		}
 	}
 	genTime := time.Since(start)
@@ -426,7 +424,6 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			return nil, err
 		}
 	}
-	_ = trained
 	return m, nil
 }
 
