@@ -367,13 +367,13 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 				return nil, err
 			}
 			backTime += time.Since(bs)
-			os := time.Now()
+			optStart := time.Now()
 			lr = t.Opt.LR()
 			n, skip, err := t.Opt.StepWithClip(t.Model.Params, t.grads, lr, cfg.MaxGradNorm)
 			if err != nil {
 				return nil, err
 			}
-			optTime += time.Since(os)
+			optTime += time.Since(optStart)
 			if skip {
 				skipped++
 			}
