@@ -38,7 +38,7 @@ type RunCmd struct {
 	BatchProblems int     `name:"batch-problems" default:"8" help:"Problems per step (P)."`
 	GroupSize     int     `name:"group-size" default:"8" help:"Samples per problem (G)."`
 	HintGroupSize int     `name:"hint-group-size" default:"0" help:"Samples per hinted (or extra) prompt (0: G)."`
-	MaxTokens     int     `name:"max-tokens" help:"Response tokens at most (default 1024; 32 on the embedded model)."`
+	MaxTokens     int     `name:"max-tokens" help:"Response tokens at most (default 1024; 24 on the embedded model)."`
 	Temperature   float64 `name:"temperature" default:"1" help:"Sampling temperature (the loss scores the same distribution)."`
 	TopP          float64 `name:"top-p" default:"1" help:"Nucleus sampling mass."`
 	Template      string  `name:"template" default:"qwen-boxed" help:"Prompt template name or file."`
@@ -351,7 +351,7 @@ type runPreset struct {
 
 var (
 	checkpointPreset = runPreset{steps: 100, maxTokens: 1024, valN: 4, lr: 1e-6, valK: "1,4"}
-	embeddedPreset   = runPreset{steps: 100, maxTokens: 32, valEvery: 10, valN: 8, lr: 1e-4, valK: "1,8", sweepTrain: true}
+	embeddedPreset   = runPreset{steps: 100, maxTokens: 24, valEvery: 10, valN: 8, lr: 1e-4, valK: "1,8", sweepTrain: true}
 )
 
 // resolveInputs returns the model folder and data files of the run: the embedded tiny model

@@ -20,7 +20,7 @@ type TinyModelCmd struct {
 	Out       string  `name:"out" default:"testdata/tiny.tar.zst" type:"path" help:"Archive to write."`
 	Work      string  `name:"work" type:"path" help:"Working folder (default: a temporary one, removed afterwards)."`
 	Seed      uint64  `name:"seed" default:"1" help:"Seed of the task, the tokenizer corpus, the initial weights and the SFT order."`
-	Epochs    int     `name:"epochs" default:"2" help:"SFT passes over the data."`
+	Epochs    int     `name:"epochs" default:"4" help:"SFT passes over the data."`
 	BatchSize int     `name:"batch-size" default:"64" help:"SFT sequences per step."`
 	LR        float64 `name:"lr" default:"3e-3" help:"SFT peak learning rate (cosine to a tenth, 50 warm-up steps)."`
 }
