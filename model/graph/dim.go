@@ -129,8 +129,18 @@ func canonical(d Dim) Dim {
 func sameAtoms(a, b []string) bool { return slices.Equal(a, b) }
 
 // dimAdd returns a+b, or a fresh unknown when the sum has no Dim form.
-func dimAdd(a, b Dim) Dim {
-	x, y := parseDim(a), parseDim(b)
+func dimAdd(a, b Dim) Dim { return addExprs(parseDim(a), parseDim(b)) }
+
+// dimSub returns a-b, or a fresh unknown when the difference has no Dim form.
+func dimSub(a, b Dim) Dim {
+	y := parseDim(b)
+	y.coef, y.off = -y.coef, -y.off
+	return addExprs(parseDim(a), y)
+}
+
+// addExprs returns x+y as a Dim; a result with a non-positive coefficient on its atoms (a
+// constant minus a symbol, say) has no Dim form and is a fresh unknown.
+func addExprs(x, y dimExpr) Dim {
 	switch {
 	case len(y.atoms) == 0:
 		x.off += y.off
@@ -138,26 +148,6 @@ func dimAdd(a, b Dim) Dim {
 	case len(x.atoms) == 0:
 		y.off += x.off
 		return y.dim()
-	case sameAtoms(x.atoms, y.atoms):
-		x.coef += y.coef
-		x.off += y.off
-		if x.coef == 0 {
-			return D(x.off)
-		}
-		return x.dim()
-	}
-	return unknownDim()
-}
-
-// dimSub returns a-b, or a fresh unknown when the difference has no Dim form.
-func dimSub(a, b Dim) Dim {
-	y := parseDim(b)
-	y.coef, y.off = -y.coef, -y.off
-	x := parseDim(a)
-	switch {
-	case len(y.atoms) == 0:
-		x.off += y.off
-		return x.dim()
 	case sameAtoms(x.atoms, y.atoms):
 		x.coef += y.coef
 		x.off += y.off
