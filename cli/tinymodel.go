@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"ltecli/lte"
 	"ltecli/lte/tasks"
-	"ltecli/model/qwen3"
-	"ltecli/model/tokenizer"
-	"ltecli/ort"
 )
 
 // TinyModelCmd rebuilds the embedded default from scratch with a fixed seed: the synthetic
@@ -43,50 +38,14 @@ func (c *TinyModelCmd) Run(g *Globals) error {
 	if err := tasks.BuildTinyAssets(assets, tasks.DefaultAssetSpec(c.Seed)); err != nil {
 		return err
 	}
-	examples, err := lte.LoadSFT(filepath.Join(assets, tasks.SFTFile))
-	if err != nil {
+	sftDir := filepath.Join(work, "sft")
+	sft := SFTCmd{Model: assets, Data: filepath.Join(assets, tasks.SFTFile), Out: sftDir, Epochs: c.Epochs,
+		BatchSize: c.BatchSize, LR: c.LR, Schedule: "cosine", Warmup: 50, MinLRRatio: 0.1, WeightDecay: 0.01,
+		MaxGradNorm: 1, Seed: c.Seed}
+	if err := sft.Run(g); err != nil {
 		return err
 	}
-	tok, err := tokenizer.Load(assets)
-	if err != nil {
-		return err
-	}
-	stop, ok := tok.EOS()
-	if !ok {
-		return fmt.Errorf("the trained tokenizer has no eos token")
-	}
-	if err := ort.Init(g.ORTLib); err != nil {
-		return err
-	}
-	m, err := qwen3.Load(assets, qwen3.Options{Session: g.sessionConfig()})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	cfg := lte.SFTConfig{Epochs: c.Epochs, BatchSize: c.BatchSize, LR: c.LR, Schedule: "cosine", Warmup: 50,
-		MinLRRatio: 0.1, WeightDecay: 0.01, MaxGradNorm: 1, Seed: c.Seed}
-	sft, err := lte.NewSFT(cfg, m, tok, stop, examples)
-	if err != nil {
-		return err
-	}
-	rd, err := lte.CreateRunDir(filepath.Join(work, "sft"), cfg)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	progress := newProgress(os.Stderr, "sft", sft.TotalSteps(), 0)
-	sft.OnStep = func(metrics lte.Metrics) error {
-		progress.update(sft.Step, metrics)
-		return rd.WriteMetrics(metrics)
-	}
-	if err := sft.Run(context.Background()); err != nil {
-		return err
-	}
-	progress.done()
-	final := filepath.Join(work, "model")
-	if err := qwen3.SaveModel(final, assets, m.Params); err != nil {
-		return err
-	}
+	final := filepath.Join(sftDir, "model")
 	for _, name := range []string{embeddedTrain, embeddedVal} {
 		if err := copyInto(filepath.Join(final, name), filepath.Join(assets, name)); err != nil {
 			return err
@@ -96,8 +55,7 @@ func (c *TinyModelCmd) Run(g *Globals) error {
 		return err
 	}
 	st, _ := os.Stat(c.Out)
-	fmt.Fprintf(os.Stderr, "tiny model: %d parameters, SFT %d steps on %d examples; wrote %s (%.1f MB)\n",
-		m.Config.NumParams(), sft.Step, len(examples), c.Out, float64(st.Size())/1e6)
+	fmt.Fprintf(os.Stderr, "tiny model: wrote %s (%.1f MB)\n", c.Out, float64(st.Size())/1e6)
 	return nil
 }
 
