@@ -13,7 +13,7 @@ import (
 // graph inputs (named as in the checkpoint), not initializers.
 type ExportCmd struct {
 	Model string `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder (only config.json is read)."`
-	Out   string `name:"out" required:"" type:"path" help:"Folder for score.onnx, score_vjp.onnx, prefill.onnx and decode.onnx."`
+	Out   string `name:"out" required:"" type:"path" help:"Folder for the engine's graphs: layer_qkv, attention, layer_out, head, logits and their _vjp graphs, as .onnx files."`
 }
 
 // Run builds and writes every graph.
@@ -23,7 +23,7 @@ func (c *ExportCmd) Run() error {
 		return err
 	}
 	m := qwen3.New(cfg, nil, qwen3.Options{})
-	for _, kind := range qwen3.GraphKinds {
+	for _, kind := range qwen3.EngineGraphs {
 		g, err := m.Graph(kind)
 		if err != nil {
 			return fmt.Errorf("%s graph: %w", kind, err)

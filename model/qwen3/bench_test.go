@@ -3,6 +3,7 @@ package qwen3
 import (
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +50,10 @@ func randomBatch(r *rand.Rand, rows, length, vocab int) Batch {
 	return RightPad(seqs)
 }
 
+// resetPeakRSS resets the process's peak resident memory (VmHWM), so that each benchmark
+// reports its own peak (Linux: writing 5 to clear_refs).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
 // peakRSS reports the process's peak resident memory in MiB (VmHWM).
 func peakRSS(b *testing.B) {
 	raw, err := os.ReadFile("/proc/self/status")
@@ -65,16 +70,19 @@ func peakRSS(b *testing.B) {
 	}
 }
 
-// BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens of the 103M model.
-func BenchmarkTrainStep(b *testing.B) {
+// benchTrain measures score + score_vjp (the work of one training micro-batch: the forward
+// pass for the loss, then the backward pass) on rows x length tokens of the 103M model.
+func benchTrain(b *testing.B, rows, length int) {
 	m := midModel(b)
-	bt := randomBatch(rand.New(rand.NewPCG(3, 4)), 4, 256, m.Config.VocabSize)
+	bt := randomBatch(rand.New(rand.NewPCG(3, 4)), rows, length, m.Config.VocabSize)
 	n := bt.B * (bt.T - 1)
 	dLogp, dEnt := make([]float32, n), make([]float32, n)
 	for i := range dLogp {
 		dLogp[i] = -1 / float32(n)
 	}
 	grads := m.Params.ZerosLike()
+	runtime.GC()
+	resetPeakRSS()
 	if _, err := m.Score(bt, 1); err != nil { // build sessions outside the timing
 		b.Fatal(err)
 	}
@@ -94,6 +102,27 @@ func BenchmarkTrainStep(b *testing.B) {
 	peakRSS(b)
 }
 
+// BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens; ...Long on 1 x 2048 and
+// ...Paper on 1 x 8192 (the paper's response length).
+func BenchmarkTrainStep(b *testing.B)      { benchTrain(b, 4, 256) }
+func BenchmarkTrainStepLong(b *testing.B)  { benchTrain(b, 1, 2048) }
+func BenchmarkTrainStepPaper(b *testing.B) { benchTrain(b, 1, 8192) }
+
+// BenchmarkSetup is the time from parameters in memory to a model ready for its first
+// training step: building and encoding every engine graph and creating its session.
+func BenchmarkSetup(b *testing.B) {
+	cfg := midConfig()
+	params := midModel(b).Params
+	for i := 0; i < b.N; i++ {
+		m := New(cfg, params, Options{})
+		if err := m.Prepare(); err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/setup")
+}
+
 // BenchmarkPrefill runs 16 prompts of 64 tokens.
 func BenchmarkPrefill(b *testing.B) {
 	m := midModel(b)
@@ -103,6 +132,8 @@ func BenchmarkPrefill(b *testing.B) {
 		seqs[i] = randomIDs(r, 64, m.Config.VocabSize)
 	}
 	bt := LeftPad(seqs)
+	runtime.GC()
+	resetPeakRSS()
 	if _, _, err := m.Prefill(bt); err != nil {
 		b.Fatal(err)
 	}
@@ -145,6 +176,8 @@ func benchDecode(b *testing.B, rows int) {
 			}
 		}
 	}
+	runtime.GC()
+	resetPeakRSS()
 	run()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -15,6 +15,10 @@ type Options struct {
 	// DType is the graphs' float type: graph.Float32 (default), or graph.Float64 for exact
 	// numerical checks of score and score_vjp (parameters are converted on every call).
 	DType graph.DType
+	// QueryBlock and HeadChunk override the engine's attention query-block size and head
+	// chunk size (0: sized from the working-set budgets); tests use small values to exercise
+	// the blocked paths.
+	QueryBlock, HeadChunk int
 }
 
 // Model is a Qwen3 checkpoint bound to its ONNX Runtime sessions. Parameters live in one flat
@@ -87,89 +91,32 @@ func (m *Model) Close() error {
 	return first
 }
 
-// Graph builds one of the model's graphs by name: "score", "score_vjp", "prefill", "decode".
-func (m *Model) Graph(kind string) (*graph.Graph, error) {
-	switch kind {
-	case "score":
-		return BuildScore(m.Config, m.opts.DType)
-	case "score_vjp":
-		return BuildScoreVJP(m.Config, m.opts.DType)
-	case "prefill":
-		return BuildPrefill(m.Config, m.opts.DType)
-	case "decode":
-		return BuildDecode(m.Config, m.opts.DType)
-	}
-	return nil, fmt.Errorf("unknown graph %q", kind)
+// Graph builds one of the engine's graphs by name (EngineGraphs).
+func (m *Model) Graph(name string) (*graph.Graph, error) {
+	return BuildEngineGraph(m.Config, name, m.opts.DType)
 }
 
-// GraphKinds lists the graphs of a model.
-var GraphKinds = []string{"score", "score_vjp", "prefill", "decode"}
-
-func (m *Model) session(kind string) (*ort.Session, error) {
+func (m *Model) session(name string) (*ort.Session, error) {
 	c := m.sessions
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.byKey[kind]; ok {
+	if s, ok := c.byKey[name]; ok {
 		return s, nil
 	}
-	g, err := m.Graph(kind)
+	g, err := m.Graph(name)
 	if err != nil {
-		return nil, fmt.Errorf("building %s graph: %w", kind, err)
+		return nil, fmt.Errorf("building %s graph: %w", name, err)
 	}
 	bytes, err := g.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("encoding %s graph: %w", kind, err)
+		return nil, fmt.Errorf("encoding %s graph: %w", name, err)
 	}
-	cfg := m.opts.Session
-	cfg.NoArena = kind == "score" || kind == "score_vjp" // [B, T, V] buffers dwarf everything else
-	s, err := ort.NewSession(bytes, g.InputNames(), g.OutputNames(), cfg)
+	s, err := ort.NewSession(bytes, g.InputNames(), g.OutputNames(), m.opts.Session)
 	if err != nil {
-		return nil, fmt.Errorf("%s graph: %w", kind, err)
+		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	c.byKey[kind] = s
+	c.byKey[name] = s
 	return s, nil
-}
-
-// paramTensors wraps every parameter as an input tensor: views of the store for fp32 graphs
-// (no copy), converted copies for fp64 graphs.
-func (m *Model) paramTensors() []*ort.Tensor {
-	out := make([]*ort.Tensor, len(m.Params.Views))
-	for i, v := range m.Params.Views {
-		data := m.Params.Slice(v)
-		if m.opts.DType == graph.Float64 {
-			out[i] = ort.F64Tensor(toF64(data), v.Shape...)
-		} else {
-			out[i] = ort.F32Tensor(data, v.Shape...)
-		}
-	}
-	return out
-}
-
-// floatTensor wraps float32 data in the graphs' float type.
-func (m *Model) floatTensor(data []float32, shape ...int64) *ort.Tensor {
-	if m.opts.DType == graph.Float64 {
-		return ort.F64Tensor(toF64(data), shape...)
-	}
-	return ort.F32Tensor(data, shape...)
-}
-
-func (m *Model) floats(t *ort.Tensor) []float32 {
-	if t.DType == ort.Float64 {
-		out := make([]float32, len(t.F64))
-		for i, v := range t.F64 {
-			out[i] = float32(v)
-		}
-		return out
-	}
-	return t.F32
-}
-
-func toF64(data []float32) []float64 {
-	out := make([]float64, len(data))
-	for i, v := range data {
-		out[i] = float64(v)
-	}
-	return out
 }
 
 // Batch is a padded batch of token sequences: IDs and Mask are [B, T] row-major, Mask 1 on
@@ -224,24 +171,20 @@ func (s ScoreOutput) Row(i, length int) (logp, entropy []float32) {
 	return s.Logp[off : off+length-1], s.Entropy[off : off+length-1]
 }
 
-// Score runs the score graph: log-probabilities and entropies of logits / temperature.
+// Score returns the log-probabilities and entropies of logits / temperature of a right-padded
+// batch: [B, T-1], position t scoring token t+1; positions whose next token is padding hold 0.
 func (m *Model) Score(b Batch, temperature float64) (ScoreOutput, error) {
 	if b.T < 2 {
 		return ScoreOutput{}, fmt.Errorf("score needs sequences of at least 2 tokens, got %d", b.T)
 	}
-	s, err := m.session("score")
-	if err != nil {
-		return ScoreOutput{}, err
+	if b.Left {
+		return ScoreOutput{}, fmt.Errorf("score needs a right-padded batch")
 	}
-	in := append(m.paramTensors(),
-		ort.I64Tensor(b.IDs, int64(b.B), int64(b.T)),
-		ort.I64Tensor(b.Mask, int64(b.B), int64(b.T)),
-		m.scalar(temperature))
-	out, err := s.Run(in, nil)
+	out, err := m.score(b, temperature)
 	if err != nil {
 		return ScoreOutput{}, fmt.Errorf("score: %w", err)
 	}
-	return ScoreOutput{Logp: m.floats(out[0]), Entropy: m.floats(out[1]), B: b.B, T: b.T}, nil
+	return out, nil
 }
 
 func (m *Model) scalar(x float64) *ort.Tensor {
@@ -253,47 +196,34 @@ func (m *Model) scalar(x float64) *ort.Tensor {
 
 // ScoreVJP computes the gradient of sum(dLogp * logp + dEntropy * entropy) with respect to
 // every parameter, writing (not adding) it into grads, a store with the parameters' layout.
-// dLogp and dEntropy are [B, T-1] like score's outputs.
+// dLogp and dEntropy are [B, T-1] like score's outputs; entries at padded positions must be 0.
 func (m *Model) ScoreVJP(b Batch, temperature float64, dLogp, dEntropy []float32, grads *weights.Store) error {
+	if b.T < 2 {
+		return fmt.Errorf("score_vjp needs sequences of at least 2 tokens, got %d", b.T)
+	}
+	if b.Left {
+		return fmt.Errorf("score_vjp needs a right-padded batch")
+	}
 	n := b.B * (b.T - 1)
 	if len(dLogp) != n || len(dEntropy) != n {
 		return fmt.Errorf("score_vjp: cotangents have %d and %d entries, want %d", len(dLogp), len(dEntropy), n)
 	}
-	if len(grads.Views) != len(m.Params.Views) {
+	if len(grads.Views) != len(m.Params.Views) || len(grads.Data) != len(m.Params.Data) {
 		return fmt.Errorf("score_vjp: gradient store has %d tensors, model %d", len(grads.Views), len(m.Params.Views))
 	}
-	s, err := m.session("score_vjp")
-	if err != nil {
-		return err
-	}
-	in := append(m.paramTensors(),
-		ort.I64Tensor(b.IDs, int64(b.B), int64(b.T)),
-		ort.I64Tensor(b.Mask, int64(b.B), int64(b.T)),
-		m.scalar(temperature),
-		m.floatTensor(dLogp, int64(b.B), int64(b.T-1)),
-		m.floatTensor(dEntropy, int64(b.B), int64(b.T-1)))
-	outs := make([]*ort.Tensor, len(grads.Views))
-	if m.opts.DType == graph.Float32 {
-		for i, v := range grads.Views {
-			outs[i] = ort.F32Tensor(grads.Slice(v), v.Shape...)
-		}
-	}
-	got, err := s.Run(in, outs)
-	if err != nil {
+	if err := m.scoreVJP(b, temperature, dLogp, dEntropy, grads); err != nil {
 		return fmt.Errorf("score_vjp: %w", err)
-	}
-	if m.opts.DType == graph.Float64 {
-		for i, v := range grads.Views {
-			copy(grads.Slice(v), m.floats(got[i]))
-		}
 	}
 	return nil
 }
 
-// KVCache holds each layer's keys and values, [B, kv_heads, P, D] row-major.
+// KVCache holds each layer's keys and values, [B, kv_heads, Cap, D] row-major, of which the
+// first P positions are filled. Room past P lets decode append a position without copying the
+// cache (the capacity doubles when full).
 type KVCache struct {
 	K, V [][]float32
 	B, P int
+	Cap  int
 }
 
 // Prefill runs a left-padded batch of prompts and returns the last position's logits [B, V]
@@ -302,73 +232,35 @@ func (m *Model) Prefill(b Batch) ([]float32, *KVCache, error) {
 	if !b.Left {
 		return nil, nil, fmt.Errorf("prefill needs a left-padded batch")
 	}
-	s, err := m.session("prefill")
-	if err != nil {
-		return nil, nil, err
+	if m.opts.DType != graph.Float32 {
+		return nil, nil, fmt.Errorf("prefill runs float32 graphs only")
 	}
-	in := append(m.paramTensors(),
-		ort.I64Tensor(b.IDs, int64(b.B), int64(b.T)),
-		ort.I64Tensor(b.Mask, int64(b.B), int64(b.T)))
-	cache := m.newCache(b.B, b.T)
-	out := m.cacheOutputs(cache, int64(b.B*m.Config.VocabSize))
-	got, err := s.Run(in, out)
+	logits, cache, err := m.prefill(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("prefill: %w", err)
 	}
-	return got[0].F32, cache, nil
+	return logits, cache, nil
 }
 
 // Decode feeds one token per row: ids [B], mask [B, P+1] (the cache's mask plus 1 for the new
-// token), and returns logits [B, V] and the cache grown by one position.
+// token), and returns logits [B, V] and the cache grown by one position. The cache passed in
+// may be grown in place: use only the returned one afterwards.
 func (m *Model) Decode(ids []int64, mask []int64, cache *KVCache) ([]float32, *KVCache, error) {
 	B, P := cache.B, cache.P
 	if len(ids) != B || len(mask) != B*(P+1) {
 		return nil, nil, fmt.Errorf("decode: %d ids and %d mask entries for a cache of %d rows x %d positions", len(ids), len(mask), B, P)
 	}
-	s, err := m.session("decode")
-	if err != nil {
-		return nil, nil, err
-	}
-	kv, D := int64(m.Config.NumKeyValueHeads), int64(m.Config.HeadDim)
-	in := append(m.paramTensors(),
-		ort.I64Tensor(ids, int64(B), 1),
-		ort.I64Tensor(mask, int64(B), int64(P+1)))
-	for l := range cache.K {
-		in = append(in, ort.F32Tensor(cache.K[l], int64(B), kv, int64(P), D), ort.F32Tensor(cache.V[l], int64(B), kv, int64(P), D))
-	}
-	next := m.newCache(B, P+1)
-	got, err := s.Run(in, m.cacheOutputs(next, int64(B*m.Config.VocabSize)))
+	logits, next, err := m.decode(ids, mask, cache)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode: %w", err)
 	}
-	return got[0].F32, next, nil
-}
-
-func (m *Model) newCache(B, P int) *KVCache {
-	n := B * m.Config.NumKeyValueHeads * P * m.Config.HeadDim
-	c := &KVCache{K: make([][]float32, m.Config.NumHiddenLayers), V: make([][]float32, m.Config.NumHiddenLayers), B: B, P: P}
-	for l := range c.K {
-		c.K[l] = make([]float32, n)
-		c.V[l] = make([]float32, n)
-	}
-	return c
-}
-
-// cacheOutputs preallocates the logits and present_* outputs so that ONNX Runtime writes the
-// cache straight into Go memory.
-func (m *Model) cacheOutputs(c *KVCache, logits int64) []*ort.Tensor {
-	kv, D := int64(m.Config.NumKeyValueHeads), int64(m.Config.HeadDim)
-	out := []*ort.Tensor{ort.F32Tensor(make([]float32, logits), int64(c.B), int64(m.Config.VocabSize))}
-	for l := range c.K {
-		out = append(out, ort.F32Tensor(c.K[l], int64(c.B), kv, int64(c.P), D), ort.F32Tensor(c.V[l], int64(c.B), kv, int64(c.P), D))
-	}
-	return out
+	return logits, next, nil
 }
 
 // SelectRows returns a cache holding rows idx of c, in that order (rows may repeat), used to
 // share a prompt's cache among its samples and to drop finished rows.
 func (c *KVCache) SelectRows(idx []int) *KVCache {
-	out := &KVCache{K: make([][]float32, len(c.K)), V: make([][]float32, len(c.V)), B: len(idx), P: c.P}
+	out := &KVCache{K: make([][]float32, len(c.K)), V: make([][]float32, len(c.V)), B: len(idx), P: c.P, Cap: c.Cap}
 	if c.B == 0 {
 		return out
 	}
@@ -382,4 +274,14 @@ func (c *KVCache) SelectRows(idx []int) *KVCache {
 		}
 	}
 	return out
+}
+
+// Prepare builds every engine graph and creates its session now rather than on first use.
+func (m *Model) Prepare() error {
+	for _, name := range EngineGraphs {
+		if _, err := m.session(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

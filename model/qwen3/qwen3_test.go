@@ -51,11 +51,19 @@ func randomIDs(r *rand.Rand, n, vocab int) []int {
 	return ids
 }
 
+// blocked makes the engine split attention into query blocks of 2 and the head into chunks of
+// 3 tokens, so that tests on short sequences exercise the paths long sequences take.
+var blocked = Options{QueryBlock: 2, HeadChunk: 3}
+
 func TestScoreMatchesReference(t *testing.T) {
-	for ci, tied := range []bool{true, false} {
+	for ci, tc := range []struct {
+		tied bool
+		opts Options
+	}{{true, Options{}}, {false, Options{}}, {true, blocked}, {false, blocked}} {
+		tied := tc.tied
 		cfg := tinyConfig(tied)
 		params := randomParams(t, cfg, uint64(ci+1), weights.BF16)
-		m := New(cfg, params, Options{})
+		m := New(cfg, params, tc.opts)
 		defer m.Close()
 		ref := NewReference(cfg, params)
 		r := rand.New(rand.NewPCG(5, uint64(ci)))
@@ -79,9 +87,59 @@ func TestScoreMatchesReference(t *testing.T) {
 }
 
 func TestScoreVJPMatchesFiniteDifferences(t *testing.T) {
-	cfg := tinyConfig(false)
+	for _, tied := range []bool{false, true} {
+		for _, opts := range []Options{{DType: graph.Float64}, {DType: graph.Float64, QueryBlock: 2, HeadChunk: 3}} {
+			testScoreVJP(t, tied, opts)
+		}
+	}
+}
+
+// TestScoreVJPFloat32MatchesFloat64 checks the float32 engine's gradient (the one training
+// uses, blocked and not) against the float64 engine's to float32 rounding.
+func TestScoreVJPFloat32MatchesFloat64(t *testing.T) {
+	cfg := tinyConfig(true)
+	params := randomParams(t, cfg, 8, weights.F32)
+	r := rand.New(rand.NewPCG(13, 14))
+	b := RightPad([][]int{randomIDs(r, 7, cfg.VocabSize), randomIDs(r, 3, cfg.VocabSize), randomIDs(r, 5, cfg.VocabSize)})
+	n := b.B * (b.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
+			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+	}
+	want := params.ZerosLike()
+	m64 := New(cfg, params, Options{DType: graph.Float64})
+	defer m64.Close()
+	if err := m64.ScoreVJP(b, 0.9, dLogp, dEnt, want); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{{}, blocked} {
+		m := New(cfg, params, opts)
+		got := params.ZerosLike()
+		if err := m.ScoreVJP(b, 0.9, dLogp, dEnt, got); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		for _, v := range params.Views {
+			w, g := want.Slice(v), got.Slice(v)
+			var scale float64
+			for _, x := range w {
+				scale = max(scale, math.Abs(float64(x)))
+			}
+			for i := range w {
+				if math.Abs(float64(g[i]-w[i])) > 1e-4*scale+1e-6 {
+					t.Fatalf("%+v %s[%d]: float32 %g, float64 %g", opts, v.Name, i, g[i], w[i])
+				}
+			}
+		}
+	}
+}
+
+func testScoreVJP(t *testing.T, tied bool, opts Options) {
+	cfg := tinyConfig(tied)
 	params := randomParams(t, cfg, 3, weights.F32)
-	m := New(cfg, params, Options{DType: graph.Float64})
+	m := New(cfg, params, opts)
 	defer m.Close()
 	r := rand.New(rand.NewPCG(11, 12))
 	seqs := [][]int{randomIDs(r, 6, cfg.VocabSize), randomIDs(r, 4, cfg.VocabSize)}
@@ -89,8 +147,10 @@ func TestScoreVJPMatchesFiniteDifferences(t *testing.T) {
 	n := b.B * (b.T - 1)
 	dLogp, dEnt := make([]float32, n), make([]float32, n)
 	for i := range dLogp {
-		dLogp[i] = float32(r.NormFloat64())
-		dEnt[i] = float32(r.NormFloat64())
+		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 { // padded positions carry no cotangent
+			dLogp[i] = float32(r.NormFloat64())
+			dEnt[i] = float32(r.NormFloat64())
+		}
 	}
 	const temp = 0.8
 	objective := func() float64 {
@@ -123,7 +183,7 @@ func TestScoreVJPMatchesFiniteDifferences(t *testing.T) {
 			data[i] = orig
 			fd := (up - down) / (float64(data[i]+h) - float64(data[i]-h))
 			if math.Abs(fd-float64(g[i])) > 2e-3*(1+math.Abs(fd)) {
-				t.Errorf("%s[%d]: gradient %g, finite difference %g", v.Name, i, g[i], fd)
+				t.Errorf("tied %v %+v: %s[%d]: gradient %g, finite difference %g", tied, opts, v.Name, i, g[i], fd)
 			}
 		}
 	}
@@ -145,15 +205,25 @@ func greedyByRecompute(ref *Reference, prompt []int, steps int) []int {
 	return seq[len(prompt):]
 }
 
+// TestKVCacheGreedyAndPadding decodes greedily with the cache (blocked prefill, and past the
+// cache's first capacity so that it grows) and compares with recomputing the reference forward.
 func TestKVCacheGreedyAndPadding(t *testing.T) {
+	for _, tc := range []struct {
+		opts  Options
+		steps int
+	}{{Options{}, 6}, {blocked, cacheSlack + 3}} {
+		testKVCache(t, tc.opts, tc.steps)
+	}
+}
+
+func testKVCache(t *testing.T, opts Options, steps int) {
 	cfg := tinyConfig(true)
 	params := randomParams(t, cfg, 21, weights.F32)
-	m := New(cfg, params, Options{})
+	m := New(cfg, params, opts)
 	defer m.Close()
 	ref := NewReference(cfg, params)
 	r := rand.New(rand.NewPCG(2, 3))
 	prompts := [][]int{randomIDs(r, 5, cfg.VocabSize), randomIDs(r, 2, cfg.VocabSize), randomIDs(r, 8, cfg.VocabSize)}
-	const steps = 6
 	b := LeftPad(prompts)
 	logits, cache, err := m.Prefill(b)
 	if err != nil {

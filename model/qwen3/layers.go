@@ -1,0 +1,392 @@
+package qwen3
+
+import (
+	"fmt"
+	"math"
+
+	"ltecli/model/graph"
+)
+
+// The engine's graphs. One decoder layer is three graphs shared by every layer (the layer's
+// parameters are inputs), so that Go can run the layer loop, keep only the hidden states at
+// layer boundaries and process attention in query blocks:
+//
+//	layer_qkv(x, positions, input_norm, q, k, v, q_norm, k_norm) -> q, k, v
+//	attention(q, k, v, key_mask, query_index)                    -> attn      (one query block)
+//	layer_out(x, attn, o, post_norm, gate, up, down)              -> y
+//	head(h, targets, temperature, norm, w)                        -> logp, entropy (one token chunk)
+//	logits(h, norm, w)                                            -> logits    (generation)
+//
+// and the VJP of each (graph.VJP, recomputing inside), named <graph>_vjp. Embedding lookup and
+// its gradient are row copies and sums done in Go.
+
+// Graph names of the engine.
+const (
+	GraphQKV          = "layer_qkv"
+	GraphAttention    = "attention"
+	GraphLayerOut     = "layer_out"
+	GraphHead         = "head"
+	GraphLogits       = "logits"
+	GraphQKVVJP       = "layer_qkv_vjp"
+	GraphAttentionVJP = "attention_vjp"
+	GraphLayerOutVJP  = "layer_out_vjp"
+	GraphHeadVJP      = "head_vjp"
+)
+
+// EngineGraphs lists every graph of the engine, forward graphs first.
+var EngineGraphs = []string{GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
+
+// Input and output names of the engine's graphs.
+const (
+	inX          = "x"           // [B, T, H] hidden states entering a layer
+	inPositions  = "positions"   // int64 [B, T] rotary positions
+	inAttn       = "attn"        // [B, T, heads*D] attention output before o_proj
+	inKeyMask    = "key_mask"    // int64 [B, S]: 1 for a real key, 0 for padding
+	inQueryIndex = "query_index" // int64 [Tq]: index among the S keys of each query (causality)
+	inHidden     = "h"           // [N, H] hidden states before the final norm
+	inTargets    = "targets"     // int64 [N]
+	outQ         = "q"           // [B, heads, T, D]
+	outK         = "k"           // [B, kv_heads, S, D]
+	outV         = "v"           // [B, kv_heads, S, D]
+	outY         = "y"           // [B, T, H]
+	outAttn      = "attn"        // [B, Tq, heads*D]
+)
+
+// layer parameter inputs of the layer graphs, in call order, and the LayerNames field each
+// binds.
+var (
+	qkvParams = []layerParam{
+		{"input_norm", func(n LayerNames) string { return n.InputNorm }},
+		{"q_proj", func(n LayerNames) string { return n.Q }},
+		{"k_proj", func(n LayerNames) string { return n.K }},
+		{"v_proj", func(n LayerNames) string { return n.V }},
+		{"q_norm", func(n LayerNames) string { return n.QNorm }},
+		{"k_norm", func(n LayerNames) string { return n.KNorm }},
+	}
+	outParams = []layerParam{
+		{"o_proj", func(n LayerNames) string { return n.O }},
+		{"post_norm", func(n LayerNames) string { return n.PostNorm }},
+		{"gate_proj", func(n LayerNames) string { return n.Gate }},
+		{"up_proj", func(n LayerNames) string { return n.Up }},
+		{"down_proj", func(n LayerNames) string { return n.Down }},
+	}
+	headParams = []string{"final_norm", "head"}
+)
+
+type layerParam struct {
+	input string
+	name  func(LayerNames) string
+}
+
+// shapes of a layer's parameters by graph input name.
+func (c Config) layerParamShape(input string) []int64 {
+	H, I, D := int64(c.HiddenSize), int64(c.IntermediateSize), int64(c.HeadDim)
+	q, kv := int64(c.NumAttentionHeads)*D, int64(c.NumKeyValueHeads)*D
+	switch input {
+	case "input_norm", "post_norm", "final_norm":
+		return []int64{H}
+	case "q_proj":
+		return []int64{q, H}
+	case "k_proj", "v_proj":
+		return []int64{kv, H}
+	case "o_proj":
+		return []int64{H, q}
+	case "q_norm", "k_norm":
+		return []int64{D}
+	case "gate_proj", "up_proj":
+		return []int64{I, H}
+	case "down_proj":
+		return []int64{H, I}
+	case "head":
+		return []int64{int64(c.VocabSize), H}
+	}
+	panic("qwen3: unknown layer parameter " + input)
+}
+
+// layerBuilder emits one engine graph with parameters as named inputs.
+type layerBuilder struct {
+	cfg Config
+	g   *graph.Graph
+	dt  graph.DType
+	w   map[string]*graph.Value
+}
+
+func newLayerBuilder(cfg Config, name string, dt graph.DType) *layerBuilder {
+	return &layerBuilder{cfg: cfg, g: graph.New(name), dt: dt, w: map[string]*graph.Value{}}
+}
+
+func (b *layerBuilder) params(names ...string) {
+	for _, n := range names {
+		shape := b.cfg.layerParamShape(n)
+		dims := make([]graph.Dim, len(shape))
+		for i, d := range shape {
+			dims[i] = graph.D(d)
+		}
+		b.w[n] = b.g.Input(n, b.dt, dims...)
+	}
+}
+
+func (b *layerBuilder) scalar(x float64) *graph.Value { return b.g.Scalar(b.dt, x) }
+
+// linear computes x W^T for W stored [out, in].
+func (b *layerBuilder) linear(x *graph.Value, w string) *graph.Value {
+	return b.g.MatMul(x, b.g.Transpose(b.w[w], 1, 0))
+}
+
+// rmsNorm computes x * rsqrt(mean(x^2, last axis) + eps) * w.
+func (b *layerBuilder) rmsNorm(x *graph.Value, w string) *graph.Value {
+	g := b.g
+	ms := g.ReduceMean(g.Mul(x, x), []int64{-1}, true)
+	inv := g.Reciprocal(g.Sqrt(g.Add(ms, b.scalar(b.cfg.RMSNormEps))))
+	return g.Mul(g.Mul(x, inv), b.w[w])
+}
+
+// rope returns cos and sin [B, 1, T, D] for positions [B, T] (int64).
+func (b *layerBuilder) rope(positions *graph.Value) (cos, sin *graph.Value) {
+	g := b.g
+	D := b.cfg.HeadDim
+	inv := make([]float64, D/2)
+	for i := range inv {
+		// As transformers computes it: in fp32 for fp32 models.
+		inv[i] = float64(float32(1 / math.Pow(b.cfg.RopeTheta, float64(2*i)/float64(D))))
+	}
+	var invFreq *graph.Value
+	if b.dt == graph.Float64 {
+		invFreq = g.ConstF64(inv, int64(D/2))
+	} else {
+		f := make([]float32, len(inv))
+		for i, v := range inv {
+			f[i] = float32(v)
+		}
+		invFreq = g.ConstF32(f, int64(D/2))
+	}
+	pos := g.Unsqueeze(g.Cast(positions, b.dt), -1)   // [B, T, 1]
+	freqs := g.Mul(pos, invFreq)                      // [B, T, D/2]
+	emb := g.Unsqueeze(g.Concat(-1, freqs, freqs), 1) // [B, 1, T, D]
+	return g.Cos(emb), g.Sin(emb)
+}
+
+// applyRope computes x*cos + rotate_half(x)*sin on x [B, heads, T, D]; the halves come from
+// Split, which every execution provider runs.
+func (b *layerBuilder) applyRope(x, cos, sin *graph.Value) *graph.Value {
+	g := b.g
+	half := int64(b.cfg.HeadDim / 2)
+	parts := g.Split(x, -1, half, half)
+	rotated := g.Concat(-1, g.Neg(parts[1]), parts[0])
+	return g.Add(g.Mul(x, cos), g.Mul(rotated, sin))
+}
+
+// heads reshapes [B, T, n*D] to [B, n, T, D] with a per-head RMSNorm when norm is not empty.
+func (b *layerBuilder) heads(x *graph.Value, n int, norm string) *graph.Value {
+	g := b.g
+	x = g.Reshape(x, 0, 0, int64(n), int64(b.cfg.HeadDim)) // [B, T, n, D]
+	if norm != "" {
+		x = b.rmsNorm(x, norm)
+	}
+	return g.Transpose(x, 0, 2, 1, 3)
+}
+
+// BuildLayerQKV builds layer_qkv(x [B,T,H], positions [B,T], layer params) -> q [B,heads,T,D],
+// k and v [B,kv_heads,T,D]: the input norm, the projections, the per-head norms and rotary
+// embeddings of one decoder layer.
+func BuildLayerQKV(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphQKV, dt)
+	g := b.g
+	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(int64(cfg.HiddenSize)))
+	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
+	for _, p := range qkvParams {
+		b.params(p.input)
+	}
+	cos, sin := b.rope(positions)
+	h := b.rmsNorm(x, "input_norm")
+	g.Output(outQ, b.applyRope(b.heads(b.linear(h, "q_proj"), cfg.NumAttentionHeads, "q_norm"), cos, sin))
+	g.Output(outK, b.applyRope(b.heads(b.linear(h, "k_proj"), cfg.NumKeyValueHeads, "k_norm"), cos, sin))
+	g.Output(outV, b.heads(b.linear(h, "v_proj"), cfg.NumKeyValueHeads, ""))
+	return g, g.Err()
+}
+
+// BuildAttention builds attention(q [B,heads,Tq,D], k, v [B,kv_heads,S,D], key_mask [B,S],
+// query_index [Tq]) -> attn [B,Tq,heads*D]: grouped-query attention of one block of queries
+// against S keys. Query i sees key j when key_mask[b,j] is 1 and j <= query_index[i].
+func BuildAttention(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphAttention, dt)
+	g := b.g
+	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
+	q := g.Input(outQ, dt, graph.Sym("batch"), graph.D(nh), graph.Sym("queries"), graph.D(D))
+	k := g.Input(outK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("keys"), graph.D(D))
+	v := g.Input(outV, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("keys"), graph.D(D))
+	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("keys"))
+	queryIndex := g.Input(inQueryIndex, graph.Int64, graph.Sym("queries"))
+
+	// Additive mask [B, 1, 1, Tq, S]: finite, so a query with no visible key stays finite.
+	one := g.Scalar(graph.Int64, 1)
+	keyIndex := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [S]
+	visible := g.LessOrEqual(g.Unsqueeze(keyIndex, 0), g.Unsqueeze(queryIndex, 1))           // [Tq, S]
+	allowed := g.And(g.Unsqueeze(g.Cast(keyMask, graph.Bool), 1), g.Unsqueeze(visible, 0))   // [B, Tq, S]
+	bias := g.Unsqueeze(g.Where(allowed, b.scalar(0), b.scalar(maskedScore)), 1, 2)          // [B, 1, 1, Tq, S]
+
+	// Query heads [B, kv, group, Tq, D] meet keys [B, kv, 1, S, D] by broadcasting: no copies
+	// of keys per query head.
+	q5 := g.Reshape(q, 0, nkv, nh/nkv, -1, D)
+	k5 := g.Unsqueeze(k, 2)
+	v5 := g.Unsqueeze(v, 2)
+	scale := b.scalar(1 / math.Sqrt(float64(D)))
+	scores := g.Add(g.Mul(g.MatMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), scale), bias) // [B, kv, group, Tq, S]
+	attn := g.MatMul(g.Softmax(scores, -1), v5)                                       // [B, kv, group, Tq, D]
+	attn = g.Reshape(g.Transpose(g.Reshape(attn, 0, nh, -1, D), 0, 2, 1, 3), 0, 0, nh*D)
+	g.Output(outAttn, attn)
+	return g, g.Err()
+}
+
+// BuildLayerOut builds layer_out(x [B,T,H], attn [B,T,heads*D], layer params) -> y [B,T,H]:
+// the output projection and residual, the post-attention norm and the SiLU-gated MLP with its
+// residual.
+func BuildLayerOut(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphLayerOut, dt)
+	g := b.g
+	H, q := int64(cfg.HiddenSize), int64(cfg.NumAttentionHeads*cfg.HeadDim)
+	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(H))
+	attn := g.Input(inAttn, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(q))
+	for _, p := range outParams {
+		b.params(p.input)
+	}
+	x = g.Add(x, b.linear(attn, "o_proj"))
+	h := b.rmsNorm(x, "post_norm")
+	gate := b.linear(h, "gate_proj")
+	act := g.Mul(g.Mul(gate, g.Sigmoid(gate)), b.linear(h, "up_proj"))
+	g.Output(outY, g.Add(x, b.linear(act, "down_proj")))
+	return g, g.Err()
+}
+
+// BuildHead builds head(h [N,H], targets [N], temperature, final_norm, head [V,H]) ->
+// logp [N], entropy [N]: the final norm, the LM head and the log-probability of each target
+// and the entropy of the distribution of logits / temperature, for one chunk of N tokens, so
+// that no [B, T, V] buffer exists. The target's log-probability is a Gather from the flattened
+// log-softmax (GatherElements does not run on every execution provider).
+func BuildHead(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphHead, dt)
+	g := b.g
+	h := g.Input(inHidden, dt, graph.Sym("tokens"), graph.D(int64(cfg.HiddenSize)))
+	targets := g.Input(inTargets, graph.Int64, graph.Sym("tokens"))
+	temp := g.Input(Temperature, dt)
+	b.params(headParams...)
+	lsm, _ := b.headLogSoftmax(h, temp) // [N, V]
+	g.Output(LogpOut, g.Gather(g.Reshape(lsm, -1), b.flatTargets(h, targets), 0))
+	g.Output(EntropyOut, g.Neg(g.ReduceSum(g.Mul(g.Exp(lsm), lsm), []int64{-1}, false)))
+	return g, g.Err()
+}
+
+// headLogSoftmax returns log_softmax(final_norm(h) W^T / temperature) [N, V] and the scaled
+// normed hidden states final_norm(h) / temperature [N, H] it multiplies W with.
+func (b *layerBuilder) headLogSoftmax(h, temp *graph.Value) (lsm, scaled *graph.Value) {
+	g := b.g
+	scaled = g.Div(b.rmsNorm(h, "final_norm"), temp)
+	return g.LogSoftmax(g.Gemm(scaled, b.w["head"], nil, false, true), -1), scaled
+}
+
+// flatTargets returns n*V + targets[n]: the targets' indices in the flattened [N, V] logits.
+func (b *layerBuilder) flatTargets(h, targets *graph.Value) *graph.Value {
+	g := b.g
+	one := g.Scalar(graph.Int64, 1)
+	rows := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(h), g.Scalar(graph.Int64, 0), 0), one)
+	return g.Add(g.Mul(rows, g.Scalar(graph.Int64, float64(b.cfg.VocabSize))), targets)
+}
+
+// BuildHeadVJP builds the VJP of head by hand: the same inputs plus d_logp [N] and d_entropy
+// [N], outputs d_h [N,H], d_final_norm [H], d_head [V,H]. With z = logits / temperature,
+// p = softmax(z) and entropy E = -sum p log p:
+//
+//	d logp_target / dz = onehot(target) - p
+//	dE / dz            = -p (log p + E)
+//
+// so dz = onehot·d_logp - p·(d_logp + d_entropy·(log p + E)): a handful of passes over [N, V]
+// instead of the dozen that generic differentiation of log-softmax and entropy emits. It is
+// checked against graph.VJP of BuildHead and finite differences.
+func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphHeadVJP, dt)
+	g := b.g
+	H, V := int64(cfg.HiddenSize), int64(cfg.VocabSize)
+	h := g.Input(inHidden, dt, graph.Sym("tokens"), graph.D(H))
+	targets := g.Input(inTargets, graph.Int64, graph.Sym("tokens"))
+	temp := g.Input(Temperature, dt)
+	b.params(headParams...)
+	dLogp := g.Unsqueeze(g.Input("d_"+LogpOut, dt, graph.Sym("tokens")), 1)   // [N, 1]
+	dEnt := g.Unsqueeze(g.Input("d_"+EntropyOut, dt, graph.Sym("tokens")), 1) // [N, 1]
+	lsm, scaled := b.headLogSoftmax(h, temp)                                  // [N, V], [N, H]
+	p := g.Exp(lsm)                                                           // [N, V]
+	entropy := g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, true))           // [N, 1]
+	inner := g.Add(g.Mul(lsm, dEnt), g.Add(dLogp, g.Mul(entropy, dEnt)))      // [N, V]
+	vocab := g.Range(g.Scalar(graph.Int64, 0), g.Scalar(graph.Int64, float64(V)), g.Scalar(graph.Int64, 1))
+	onehot := g.Equal(g.Unsqueeze(targets, 1), g.Unsqueeze(vocab, 0)) // [N, V]
+	dz := g.Sub(g.Where(onehot, dLogp, b.scalar(0)), g.Mul(p, inner)) // [N, V]
+	dNormed := g.Div(g.MatMul(dz, b.w["head"]), temp)                 // [N, H]: d final_norm(h)
+	// final_norm(h) = h * r * w with r = (mean(h^2) + eps)^(-1/2):
+	// dw = sum_n h r dNormed; dh = r g - h r^3 mean(h g) with g = dNormed * w.
+	r := g.Reciprocal(g.Sqrt(g.Add(g.ReduceMean(g.Mul(h, h), []int64{-1}, true), b.scalar(cfg.RMSNormEps))))
+	gw := g.Mul(dNormed, b.w["final_norm"])
+	r3 := g.Mul(g.Mul(r, r), r)
+	dh := g.Sub(g.Mul(gw, r), g.Mul(h, g.Mul(r3, g.ReduceMean(g.Mul(h, gw), []int64{-1}, true))))
+	g.Output("d_"+inHidden, dh)
+	g.Output("d_final_norm", g.ReduceSum(g.Mul(g.Mul(h, r), dNormed), []int64{0}, false))
+	g.Output("d_head", g.Gemm(dz, scaled, nil, true, false)) // [V, H]
+	return g, g.Err()
+}
+
+// BuildLogits builds logits(h [N,H], final_norm, head [V,H]) -> logits [N,V] for generation.
+func BuildLogits(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphLogits, dt)
+	g := b.g
+	h := g.Input(inHidden, dt, graph.Sym("tokens"), graph.D(int64(cfg.HiddenSize)))
+	b.params(headParams...)
+	g.Output(LogitsOut, g.Gemm(b.rmsNorm(h, "final_norm"), b.w["head"], nil, false, true))
+	return g, g.Err()
+}
+
+// BuildEngineGraph builds one of the engine's graphs by name (EngineGraphs).
+func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, error) {
+	fwd := map[string]func(Config, graph.DType) (*graph.Graph, error){
+		GraphQKV: BuildLayerQKV, GraphAttention: BuildAttention, GraphLayerOut: BuildLayerOut, GraphHead: BuildHead,
+		GraphLogits: BuildLogits,
+	}
+	if build, ok := fwd[name]; ok {
+		return build(cfg, dt)
+	}
+	var base string
+	var wrt []string
+	switch name {
+	case GraphQKVVJP:
+		base, wrt = GraphQKV, []string{inX}
+		for _, p := range qkvParams {
+			wrt = append(wrt, p.input)
+		}
+	case GraphAttentionVJP:
+		base, wrt = GraphAttention, []string{outQ, outK, outV}
+	case GraphLayerOutVJP:
+		base, wrt = GraphLayerOut, []string{inX, inAttn}
+		for _, p := range outParams {
+			wrt = append(wrt, p.input)
+		}
+	case GraphHeadVJP:
+		return BuildHeadVJP(cfg, dt)
+	default:
+		return nil, fmt.Errorf("unknown engine graph %q", name)
+	}
+	f, err := fwd[base](cfg, dt)
+	if err != nil {
+		return nil, err
+	}
+	return graph.VJP(f, wrt, graph.VJPOptions{Name: name})
+}
+
+// Graph input and output names shared with callers.
+const (
+	InputIDs    = "input_ids"   // int64 [B, T]
+	Temperature = "temperature" // scalar: scores are of logits / temperature
+	LogpOut     = "logp"        // [N]: log-probability of each target
+	EntropyOut  = "entropy"     // [N]: entropy of each next-token distribution
+	LogitsOut   = "logits"      // [N, V]
+)
+
+// maskedScore is added to attention scores of masked keys: large enough to zero their weight,
+// finite so that a row with no visible key (a pad query) stays finite.
+const maskedScore = -1e9
