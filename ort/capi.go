@@ -56,6 +56,9 @@ static OrtStatusP* lt_CreateEnv(const void* f, int level, const char* id, void**
 static OrtStatusP* lt_CreateSessionOptions(const void* f, void** out) { return ((OrtStatusP* (*)(void**))f)(out); }
 static OrtStatusP* lt_OptionsInt(const void* f, void* o, int n) { return ((OrtStatusP* (*)(void*, int))f)(o, n); }
 static OrtStatusP* lt_OptionsVoid(const void* f, void* o) { return ((OrtStatusP* (*)(void*))f)(o); }
+static OrtStatusP* lt_AddSessionConfigEntry(const void* f, void* o, const char* k, const char* v) {
+	return ((OrtStatusP* (*)(void*, const char*, const char*))f)(o, k, v);
+}
 static OrtStatusP* lt_CreateSessionFromArray(const void* f, void* env, const void* data, size_t n, void* opts, void** out) {
 	return ((OrtStatusP* (*)(void*, const void*, size_t, void*, void**))f)(env, data, n, opts, out);
 }
@@ -168,6 +171,7 @@ const (
 	slotReleaseValue                     apiSlot = 96
 	slotReleaseTensorTypeAndShapeInfo    apiSlot = 99
 	slotReleaseSessionOptions            apiSlot = 100
+	slotAddSessionConfigEntry            apiSlot = 130
 	slotRunWithBinding                   apiSlot = 133
 	slotCreateIoBinding                  apiSlot = 134
 	slotReleaseIoBinding                 apiSlot = 135
@@ -215,6 +219,7 @@ var apiSlotNames = map[apiSlot]string{
 	slotReleaseValue:                     "ReleaseValue",
 	slotReleaseTensorTypeAndShapeInfo:    "ReleaseTensorTypeAndShapeInfo",
 	slotReleaseSessionOptions:            "ReleaseSessionOptions",
+	slotAddSessionConfigEntry:            "AddSessionConfigEntry",
 	slotRunWithBinding:                   "RunWithBinding",
 	slotCreateIoBinding:                  "CreateIoBinding",
 	slotReleaseIoBinding:                 "ReleaseIoBinding",
@@ -392,6 +397,14 @@ func createSession(model []byte, cfg SessionConfig, threads int, ep unsafe.Point
 	}
 	if err := status(C.lt_OptionsInt(fn(slotSetSessionGraphOptimizationLevel), opts, C.int(cfg.OptLevel))); err != nil {
 		return nil, fmt.Errorf("setting graph optimisation level %d: %w", cfg.OptLevel, err)
+	}
+	if cfg.NoCPUFallback && ep != nil {
+		key, val := C.CString("session.disable_cpu_ep_fallback"), C.CString("1")
+		defer C.free(unsafe.Pointer(key))
+		defer C.free(unsafe.Pointer(val))
+		if err := status(C.lt_AddSessionConfigEntry(fn(slotAddSessionConfigEntry), opts, key, val)); err != nil {
+			return nil, fmt.Errorf("disabling the CPU fallback: %w", err)
+		}
 	}
 	if ep != nil {
 		keys := make([]string, 0, len(cfg.ProviderOptions))

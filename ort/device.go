@@ -144,6 +144,9 @@ func registerCUDAPlugin() error {
 	}
 	if err := registerEPLibrary(cudaEPName, path); err != nil {
 		msg := err.Error()
+		if strings.Contains(msg, "libcuda.so") {
+			return fmt.Errorf("registering the CUDA plugin %s: %w (libcuda.so.1 comes with the NVIDIA driver: this machine has none, or it is not on the loader's path)", path, err)
+		}
 		if strings.Contains(msg, ".so") && (strings.Contains(msg, "cannot open") || strings.Contains(msg, "No such file")) {
 			return fmt.Errorf("registering the CUDA plugin %s: %w (the CUDA 13 libraries libcudart, libcublas, libcublasLt, libcurand and cuDNN 9 must be on LD_LIBRARY_PATH)", path, err)
 		}

@@ -99,6 +99,10 @@ type SessionConfig struct {
 	// NoArena frees buffers after each run instead of keeping them in ONNX Runtime's CPU
 	// arena: it halves the peak memory of large training graphs at no measurable speed cost.
 	NoArena bool
+	// NoCPUFallback makes session creation fail when a node cannot run on the non-CPU
+	// provider, instead of running it on the CPU (with copies to and from the device). The
+	// CPU device ignores it.
+	NoCPUFallback bool
 	// ProviderOptions are passed to a non-CPU execution provider as its options (keys and
 	// values as that provider documents them); the CPU ignores them.
 	ProviderOptions map[string]string
