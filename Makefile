@@ -4,18 +4,26 @@ BIN     := bin/ltecli
 CACHE   ?= $(CURDIR)/.cache
 ORT_SO  := $(CACHE)/ort/libonnxruntime.so.1
 TOK     := $(CACHE)/qwen3-tokenizer/tokenizer.json
+CUDA_EP := $(CACHE)/ort-cuda/libonnxruntime_providers_cuda.so
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export LTECLI_CACHE := $(CACHE)
 
 RUN_DIR ?= runs/default
 
-.PHONY: setup build test run bench vet fmt clean tiny-model
+.PHONY: setup setup-cuda build test run bench vet fmt clean tiny-model
 
 setup: $(ORT_SO) $(TOK)
 
 $(ORT_SO) $(TOK): scripts/setup.sh
 	scripts/setup.sh
 	@touch $(ORT_SO) $(TOK)
+
+# GPU machines only (not part of test): ONNX Runtime's CUDA plugin provider for --provider cuda.
+setup-cuda: $(CUDA_EP)
+
+$(CUDA_EP): scripts/setup.sh
+	scripts/setup.sh cuda
+	@touch $(CUDA_EP)
 
 build: $(BIN)
 

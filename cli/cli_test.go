@@ -70,6 +70,13 @@ func TestVersionReportsRuntime(t *testing.T) {
 	}
 }
 
+func TestDevicesListsCPU(t *testing.T) {
+	code, out, errOut := capture(t, "", "devices")
+	if code != 0 || !strings.Contains(out, "CPUExecutionProvider") || !strings.Contains(out, "onnxruntime 1.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
 func TestInspect(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tiny")
 	writeTinyCheckpoint(t, dir)

@@ -26,6 +26,7 @@ type CLI struct {
 	Globals
 
 	Version   VersionCmd   `cmd:"" help:"Print the ltecli version and the ONNX Runtime version it loads."`
+	Devices   DevicesCmd   `cmd:"" help:"List ONNX Runtime's execution-provider devices (with --provider cuda: register the CUDA plugin first)."`
 	Inspect   InspectCmd   `cmd:"" help:"Summarise a Hugging Face checkpoint folder."`
 	Tokenize  TokenizeCmd  `cmd:"" help:"Convert JSON lines of text to token ids, or ids to text with --decode."`
 	Verify    VerifyCmd    `cmd:"" help:"Check JSON lines of model responses against gold answers; one verdict line per input."`

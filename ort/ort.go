@@ -1,16 +1,17 @@
 // Package ort is the project's only door to ONNX Runtime: it finds and loads the shared
 // library, holds the one environment of the process, and runs sessions built from in-memory
-// ONNX bytes with tensors in and tensors out.
+// ONNX bytes, either with Go tensors in and out (Session.Run) or with Values that live in the
+// memory of a Device (Session.RunValues): the CPU, or a CUDA GPU through ONNX Runtime's CUDA
+// plugin execution provider. Both go through the same code (IoBinding) on every provider.
 package ort
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
+	"unsafe"
 
 	onnx "github.com/yalue/onnxruntime_go"
 )
@@ -64,28 +65,8 @@ func FindLibrary() (string, error) {
 		}
 		return p, nil
 	}
-	var candidates []string
-	if c := os.Getenv("LTECLI_CACHE"); c != "" {
-		candidates = append(candidates, filepath.Join(c, "ort", LibraryName))
-	}
-	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", ".cache", "ort", LibraryName))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			candidates = append(candidates, filepath.Join(dir, ".cache", "ort", LibraryName))
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	if uc, err := os.UserCacheDir(); err == nil {
-		candidates = append(candidates, filepath.Join(uc, "ltecli", "ort", LibraryName))
-	}
-	for _, c := range candidates {
-		if st, err := os.Stat(c); err == nil && !st.IsDir() {
-			return filepath.Clean(c), nil
-		}
+	if p := findInCaches("ort", LibraryName); p != "" {
+		return p, nil
 	}
 	return "", errors.New("onnx runtime library not found: run `make setup` (fetches it into .cache/ort) or set ORT_LIB to libonnxruntime.so")
 }
@@ -122,6 +103,13 @@ type SessionConfig struct {
 	// Off, they sleep: the engine runs many small graphs one after another, and threads of one
 	// session spinning while the next session computes only steal its cores.
 	Spin bool
+	// NoCPUFallback makes session creation fail when a node cannot run on the non-CPU
+	// provider, instead of running it on the CPU (with copies to and from the device). The
+	// CPU device ignores it.
+	NoCPUFallback bool
+	// ProviderOptions are passed to a non-CPU execution provider as its options (keys and
+	// values as that provider documents them); the CPU ignores them.
+	ProviderOptions map[string]string
 }
 
 // DefaultSessionConfig runs on the CPU with all cores and all graph optimisations.
@@ -129,69 +117,56 @@ func DefaultSessionConfig() SessionConfig {
 	return SessionConfig{Provider: CPU, Threads: runtime.NumCPU(), OptLevel: OptAll}
 }
 
-// Session runs one ONNX graph. Inputs and outputs are named at construction and passed in
-// that order. A Session is safe for concurrent Run calls (ONNX Runtime's guarantee).
+// Session runs one ONNX graph on a Device. Inputs and outputs are named at construction and
+// passed in that order. A Session is safe for concurrent Run and RunValues calls (ONNX
+// Runtime's guarantee); Close must not overlap them.
 type Session struct {
-	s       *onnx.DynamicAdvancedSession
-	inputs  []string
-	outputs []string
+	dev      *Device
+	ptr      unsafe.Pointer // OrtSession*
+	inputs   []string
+	outputs  []string
+	inNames  []unsafe.Pointer // C strings of inputs
+	outNames []unsafe.Pointer // C strings of outputs
 }
 
-// NewSession builds a session from serialized ONNX model bytes.
+// NewSession builds a session from serialized ONNX model bytes on the Device of cfg.Provider
+// (OpenDevice). It is OpenDevice followed by Device.NewSession.
 func NewSession(model []byte, inputs, outputs []string, cfg SessionConfig) (*Session, error) {
-	if !onnx.IsInitialized() {
-		if err := Init(""); err != nil {
-			return nil, err
-		}
-	}
-	opts, err := onnx.NewSessionOptions()
+	d, err := OpenDevice(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("session options: %w", err)
+		return nil, err
 	}
-	defer opts.Destroy()
+	return d.NewSession(model, inputs, outputs, cfg)
+}
+
+// NewSession builds a session computing on d from serialized ONNX model bytes. cfg.Provider
+// must be d's provider or empty; the other fields of cfg apply as for the package NewSession.
+// On CUDA, nodes the GPU provider does not take run on the CPU provider.
+func (d *Device) NewSession(model []byte, inputs, outputs []string, cfg SessionConfig) (*Session, error) {
+	if cfg.Provider != "" && cfg.Provider != d.provider && !(cfg.Provider == CPU && d.provider == CPU) {
+		return nil, fmt.Errorf("session for provider %q on the %s device", cfg.Provider, d.provider)
+	}
 	threads := cfg.Threads
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	if err := opts.SetIntraOpNumThreads(threads); err != nil {
-		return nil, fmt.Errorf("setting %d intra-op threads: %w", threads, err)
+	var ep unsafe.Pointer
+	if d.provider != CPU {
+		ep = d.ep
 	}
-	if err := opts.SetInterOpNumThreads(1); err != nil {
-		return nil, fmt.Errorf("setting inter-op threads: %w", err)
-	}
-	if !cfg.Spin {
-		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
-			return nil, fmt.Errorf("disabling thread spinning: %w", err)
-		}
-	}
-	if cfg.NoArena {
-		if err := opts.SetCpuMemArena(false); err != nil {
-			return nil, fmt.Errorf("disabling the memory arena: %w", err)
-		}
-	}
-	if err := opts.SetGraphOptimizationLevel(onnx.GraphOptimizationLevel(cfg.OptLevel)); err != nil {
-		return nil, fmt.Errorf("setting graph optimisation level %d: %w", cfg.OptLevel, err)
-	}
-	switch cfg.Provider {
-	case "", CPU:
-	case CUDA:
-		cuda, err := onnx.NewCUDAProviderOptions()
-		if err != nil {
-			return nil, fmt.Errorf("the loaded onnx runtime (%s) has no CUDA provider: %w; set ORT_LIB to a CUDA build", libPath, err)
-		}
-		defer cuda.Destroy()
-		if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
-			return nil, fmt.Errorf("the loaded onnx runtime (%s) cannot use CUDA: %w; set ORT_LIB to a CUDA build", libPath, err)
-		}
-	default:
-		return nil, fmt.Errorf("unknown execution provider %q (want cpu or cuda)", cfg.Provider)
-	}
-	s, err := onnx.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, opts)
+	ptr, err := createSession(model, cfg, threads, ep)
 	if err != nil {
-		return nil, fmt.Errorf("creating session: %w", err)
+		return nil, fmt.Errorf("creating session on %s: %w", d.provider, err)
 	}
-	return &Session{s: s, inputs: append([]string(nil), inputs...), outputs: append([]string(nil), outputs...)}, nil
+	return &Session{
+		dev: d, ptr: ptr,
+		inputs: append([]string(nil), inputs...), outputs: append([]string(nil), outputs...),
+		inNames: cStrings(inputs), outNames: cStrings(outputs),
+	}, nil
 }
+
+// Device returns the device the session computes on.
+func (s *Session) Device() *Device { return s.dev }
 
 // Inputs returns the input names in call order.
 func (s *Session) Inputs() []string { return s.inputs }
@@ -199,76 +174,151 @@ func (s *Session) Inputs() []string { return s.inputs }
 // Outputs returns the output names in call order.
 func (s *Session) Outputs() []string { return s.outputs }
 
-// Run executes the graph. inputs follow Inputs(). outputs follow Outputs(); an output slot may
-// hold a preallocated tensor of the right shape (written in place, no copy) or be nil, in which
-// case Run allocates it. The returned slice is outputs with the nil slots filled.
+// Run executes the graph on Go tensors. inputs follow Inputs(). outputs follow Outputs(); an
+// output slot may hold a preallocated tensor of the right shape (written in place) or be nil,
+// in which case Run allocates it. The returned slice is outputs with the nil slots filled. On
+// the CPU, tensors are passed without copies; on a GPU, ONNX Runtime copies them to and from
+// the device in every call (use RunValues to keep them there).
 func (s *Session) Run(inputs []*Tensor, outputs []*Tensor) ([]*Tensor, error) {
-	if len(inputs) != len(s.inputs) {
-		return nil, fmt.Errorf("session takes %d inputs %v, got %d", len(s.inputs), s.inputs, len(inputs))
+	if err := s.checkCounts(len(inputs), outputs == nil, len(outputs)); err != nil {
+		return nil, err
 	}
 	if outputs == nil {
 		outputs = make([]*Tensor, len(s.outputs))
 	}
-	if len(outputs) != len(s.outputs) {
-		return nil, fmt.Errorf("session has %d outputs %v, got %d slots", len(s.outputs), s.outputs, len(outputs))
-	}
-	in := make([]onnx.Value, len(inputs))
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	in := make([]unsafe.Pointer, len(inputs))
+	out := make([]unsafe.Pointer, len(outputs))
+	defer func() {
+		for _, v := range append(in, out...) {
+			release(slotReleaseValue, v)
+		}
+	}()
 	for i, t := range inputs {
 		if t == nil {
 			return nil, fmt.Errorf("input %q is nil", s.inputs[i])
 		}
-		v, err := t.value()
+		v, err := hostValue(&pin, t, t.Shape)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", s.inputs[i], err)
 		}
-		defer v.Destroy()
 		in[i] = v
 	}
-	out := make([]onnx.Value, len(outputs))
 	for i, t := range outputs {
 		if t == nil {
 			continue
 		}
-		if len(t.Shape) == 0 {
-			// onnxruntime_go keeps scalars in storage of its own, so a result would never
-			// reach t; graphs return rank-1 tensors of one element instead.
-			return nil, fmt.Errorf("output %q: rank-0 outputs are not supported; reshape it to [1]", s.outputs[i])
-		}
-		v, err := t.value()
+		v, err := hostValue(&pin, t, t.Shape)
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", s.outputs[i], err)
 		}
-		defer v.Destroy()
 		out[i] = v
 	}
-	if err := s.s.Run(in, out); err != nil {
-		if strings.Contains(err.Error(), "shape has no dimensions") {
-			return nil, fmt.Errorf("%w (a rank-0 output: graphs must return tensors of rank >= 1)", err)
-		}
+	got, err := runBound(s.ptr, s.inNames, s.outNames, in, out, capi.cpu)
+	if err != nil {
 		return nil, err
 	}
 	result := make([]*Tensor, len(outputs))
+	var firstErr error
 	for i, t := range outputs {
 		if t != nil {
 			result[i] = t
 			continue
 		}
-		got, err := fromValue(out[i])
-		out[i].Destroy()
-		if err != nil {
-			return nil, fmt.Errorf("output %q: %w", s.outputs[i], err)
+		t, err := hostTensor(got[i])
+		release(slotReleaseValue, got[i])
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("output %q: %w", s.outputs[i], err)
 		}
-		result[i] = got
+		result[i] = t
+	}
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return result, nil
 }
 
-// Close releases the session.
+// RunValues executes the graph on Values. inputs follow Inputs() and may live on this
+// session's device or in host memory (the CPU device's values); ONNX Runtime copies what is
+// not where a node needs it. outputs follow Outputs(); a slot may hold a preallocated Value of
+// the right type and shape (written in place) or be nil, in which case ONNX Runtime allocates
+// the output in the device's memory. The returned slice is outputs with the nil slots filled;
+// the caller closes the new Values. Values may be shared by several sessions of one Device.
+func (s *Session) RunValues(inputs, outputs []*Value) ([]*Value, error) {
+	if err := s.checkCounts(len(inputs), outputs == nil, len(outputs)); err != nil {
+		return nil, err
+	}
+	if outputs == nil {
+		outputs = make([]*Value, len(s.outputs))
+	}
+	in := make([]unsafe.Pointer, len(inputs))
+	for i, v := range inputs {
+		if v == nil || v.ptr == nil {
+			return nil, fmt.Errorf("input %q is nil or closed", s.inputs[i])
+		}
+		in[i] = v.ptr
+	}
+	out := make([]unsafe.Pointer, len(outputs))
+	for i, v := range outputs {
+		if v == nil {
+			continue
+		}
+		if v.ptr == nil {
+			return nil, fmt.Errorf("output %q is closed", s.outputs[i])
+		}
+		out[i] = v.ptr
+	}
+	got, err := runBound(s.ptr, s.inNames, s.outNames, in, out, s.dev.mem)
+	if err != nil {
+		return nil, err
+	}
+	result := make([]*Value, len(outputs))
+	var firstErr error
+	for i, v := range outputs {
+		if v != nil {
+			result[i] = v
+			continue
+		}
+		nv, err := ownedValue(s.dev, got[i])
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("output %q: %w", s.outputs[i], err)
+		}
+		result[i] = nv
+	}
+	if firstErr != nil {
+		for i, v := range result {
+			if outputs[i] == nil {
+				v.Close()
+			}
+		}
+		return nil, firstErr
+	}
+	return result, nil
+}
+
+func (s *Session) checkCounts(nIn int, outNil bool, nOut int) error {
+	if s == nil || s.ptr == nil {
+		return errors.New("session is closed")
+	}
+	if nIn != len(s.inputs) {
+		return fmt.Errorf("session takes %d inputs %v, got %d", len(s.inputs), s.inputs, nIn)
+	}
+	if !outNil && nOut != len(s.outputs) {
+		return fmt.Errorf("session has %d outputs %v, got %d slots", len(s.outputs), s.outputs, nOut)
+	}
+	return nil
+}
+
+// Close releases the session. Values it returned stay valid.
 func (s *Session) Close() error {
-	if s == nil || s.s == nil {
+	if s == nil || s.ptr == nil {
 		return nil
 	}
-	err := s.s.Destroy()
-	s.s = nil
-	return err
+	release(slotReleaseSession, s.ptr)
+	s.ptr = nil
+	freeCStrings(s.inNames)
+	freeCStrings(s.outNames)
+	s.inNames, s.outNames = nil, nil
+	return nil
 }

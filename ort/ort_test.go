@@ -8,9 +8,15 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// addModel encodes, field by field from onnx.proto, a model computing y = a + b over
-// float tensors of shape [n] with a symbolic n.
+// addModel encodes a model computing y = a + b over float tensors of shape [n] with a
+// symbolic n.
 func addModel() []byte {
+	return opModel("Add", 1, []string{"a", "b"}, [][]string{{"n"}, {"n"}}, []string{"n"})
+}
+
+// opModel encodes, field by field from onnx.proto, a model of one node op with the given
+// inputs (dimension names per input) and one output y; elem is the ONNX element type of all.
+func opModel(op string, elem uint64, inputs []string, inDims [][]string, outDims []string) []byte {
 	msg := func(fields ...[]byte) []byte {
 		var b []byte
 		for _, f := range fields {
@@ -27,15 +33,25 @@ func addModel() []byte {
 		return protowire.AppendVarint(b, v)
 	}
 	str := func(num protowire.Number, s string) []byte { return bytesField(num, []byte(s)) }
-	valueInfo := func(name string) []byte {
-		dim := str(2, "n")                                    // Dimension.dim_param
-		shape := bytesField(1, dim)                           // TensorShapeProto.dim
-		tensorType := msg(varint(1, 1), bytesField(2, shape)) // elem_type FLOAT, shape
-		typ := bytesField(1, tensorType)                      // TypeProto.tensor_type
-		return msg(str(1, name), bytesField(2, typ))          // ValueInfoProto name, type
+	valueInfo := func(name string, dims []string) []byte {
+		var shape []byte
+		for _, d := range dims {
+			shape = append(shape, bytesField(1, str(2, d))...) // TensorShapeProto.dim{dim_param}
+		}
+		tensorType := msg(varint(1, elem), bytesField(2, shape)) // elem_type, shape
+		typ := bytesField(1, tensorType)                         // TypeProto.tensor_type
+		return msg(str(1, name), bytesField(2, typ))             // ValueInfoProto name, type
 	}
-	node := msg(str(1, "a"), str(1, "b"), str(2, "y"), str(4, "Add")) // input, input, output, op_type
-	graph := msg(bytesField(1, node), str(2, "g"), bytesField(11, valueInfo("a")), bytesField(11, valueInfo("b")), bytesField(12, valueInfo("y")))
+	var node []byte
+	for _, in := range inputs {
+		node = append(node, str(1, in)...) // NodeProto.input
+	}
+	node = msg(node, str(2, "y"), str(4, op)) // output, op_type
+	graph := msg(bytesField(1, node), str(2, "g"))
+	for i, in := range inputs {
+		graph = append(graph, bytesField(11, valueInfo(in, inDims[i]))...)
+	}
+	graph = append(graph, bytesField(12, valueInfo("y", outDims))...)
 	opset := msg(str(1, ""), varint(2, 18))
 	return msg(varint(1, 8), bytesField(8, opset), bytesField(7, graph)) // ir_version, opset_import, graph
 }
@@ -86,7 +102,7 @@ func TestCUDAUnavailableIsClear(t *testing.T) {
 	if err == nil {
 		t.Skip("this library has a working CUDA provider")
 	}
-	if !strings.Contains(err.Error(), "CUDA") || !strings.Contains(err.Error(), "ORT_LIB") {
+	if !strings.Contains(err.Error(), "CUDA") || !strings.Contains(err.Error(), "make setup-cuda") {
 		t.Errorf("error does not explain the missing CUDA provider: %v", err)
 	}
 }

@@ -2,8 +2,7 @@ package ort
 
 import (
 	"fmt"
-
-	onnx "github.com/yalue/onnxruntime_go"
+	"unsafe"
 )
 
 // DType is a tensor element type.
@@ -35,7 +34,8 @@ func (d DType) String() string {
 }
 
 // Tensor is a typed, shaped buffer owned by Go. Exactly one data slice matches DType. Passing
-// a Tensor to Session.Run shares its memory with ONNX Runtime (no copy on the CPU provider).
+// a Tensor to Session.Run shares its memory with ONNX Runtime (no copy on the CPU provider);
+// so does Device.Upload on the CPU.
 type Tensor struct {
 	DType DType
 	Shape []int64
@@ -123,52 +123,53 @@ func (t *Tensor) Len() int {
 	return 0
 }
 
-// value wraps t's memory as an onnxruntime_go value.
-func (t *Tensor) value() (onnx.Value, error) {
+// elemSize is the size in bytes of one element of d (0 if unknown).
+func (d DType) elemSize() int {
+	switch d {
+	case Float32, Int32:
+		return 4
+	case Float64, Int64:
+		return 8
+	case Bool:
+		return 1
+	}
+	return 0
+}
+
+// check reports a tensor whose data slice disagrees with its type or shape.
+func (t *Tensor) check() error {
+	if t.DType.elemSize() == 0 {
+		return fmt.Errorf("unsupported dtype %v", t.DType)
+	}
+	for _, d := range t.Shape {
+		if d < 0 {
+			return fmt.Errorf("%v tensor of shape %v: negative dimension", t.DType, t.Shape)
+		}
+	}
 	if n := NumElements(t.Shape); n != t.Len() {
-		return nil, fmt.Errorf("%v tensor of shape %v has %d elements, want %d", t.DType, t.Shape, t.Len(), n)
+		return fmt.Errorf("%v tensor of shape %v has %d elements, want %d", t.DType, t.Shape, t.Len(), n)
 	}
-	shape := onnx.NewShape(t.Shape...)
-	if len(t.Shape) == 0 {
-		shape = onnx.Shape{}
-	}
+	return nil
+}
+
+// data returns the address of t's first element (nil when empty) and its size in bytes.
+func (t *Tensor) data() (unsafe.Pointer, int) {
+	var p unsafe.Pointer
 	switch t.DType {
 	case Float32:
-		return newValue(shape, t.F32)
+		p = unsafe.Pointer(unsafe.SliceData(t.F32))
 	case Float64:
-		return newValue(shape, t.F64)
+		p = unsafe.Pointer(unsafe.SliceData(t.F64))
 	case Int64:
-		return newValue(shape, t.I64)
+		p = unsafe.Pointer(unsafe.SliceData(t.I64))
 	case Int32:
-		return newValue(shape, t.I32)
+		p = unsafe.Pointer(unsafe.SliceData(t.I32))
 	case Bool:
-		return newValue(shape, t.B)
+		p = unsafe.Pointer(unsafe.SliceData(t.B))
 	}
-	return nil, fmt.Errorf("unsupported dtype %v", t.DType)
-}
-
-// newValue wraps data; an empty shape is a scalar.
-func newValue[T onnx.TensorData](shape onnx.Shape, data []T) (onnx.Value, error) {
-	if len(shape) == 0 {
-		return onnx.NewScalar(data[0])
+	n := t.Len() * t.DType.elemSize()
+	if n == 0 {
+		return nil, 0
 	}
-	return onnx.NewTensor(shape, data)
-}
-
-// fromValue copies an ONNX Runtime allocated value into a Go tensor.
-func fromValue(v onnx.Value) (*Tensor, error) {
-	shape := []int64(v.GetShape())
-	switch x := v.(type) {
-	case *onnx.Tensor[float32]:
-		return &Tensor{DType: Float32, Shape: shape, F32: x.GetData()}, nil
-	case *onnx.Tensor[float64]:
-		return &Tensor{DType: Float64, Shape: shape, F64: x.GetData()}, nil
-	case *onnx.Tensor[int64]:
-		return &Tensor{DType: Int64, Shape: shape, I64: x.GetData()}, nil
-	case *onnx.Tensor[int32]:
-		return &Tensor{DType: Int32, Shape: shape, I32: x.GetData()}, nil
-	case *onnx.Tensor[bool]:
-		return &Tensor{DType: Bool, Shape: shape, B: x.GetData()}, nil
-	}
-	return nil, fmt.Errorf("unsupported output value %T", v)
+	return p, n
 }

