@@ -37,7 +37,11 @@ func midModel(b *testing.B) *Model {
 			}
 		}
 	}
-	m := New(cfg, s, Options{})
+	var opts Options
+	if os.Getenv("LTECLI_PROFILE") != "" {
+		opts.Profile = &Profile{}
+	}
+	m := New(cfg, s, opts)
 	b.Cleanup(func() { m.Close() })
 	return m
 }
@@ -100,6 +104,9 @@ func benchTrain(b *testing.B, rows, length int) {
 	}
 	b.ReportMetric(float64(b.N*bt.B*bt.T)/b.Elapsed().Seconds(), "train-tok/s")
 	peakRSS(b)
+	if m.opts.Profile != nil {
+		b.Logf("time by graph (warm-up included):\n%s", m.opts.Profile)
+	}
 }
 
 // BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens; ...Long on 1 x 2048 and

@@ -2,6 +2,10 @@ package qwen3
 
 import (
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
 
 	"ltecli/model/graph"
 	"ltecli/ort"
@@ -39,11 +43,49 @@ func (m *Model) headChunk() int {
 	return max(1, headBudget/m.Config.VocabSize)
 }
 
+// Profile accumulates the wall time and calls of each engine graph (Options.Profile).
+type Profile struct {
+	mu    sync.Mutex
+	Time  map[string]time.Duration
+	Calls map[string]int
+}
+
+func (p *Profile) add(name string, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.Time == nil {
+		p.Time, p.Calls = map[string]time.Duration{}, map[string]int{}
+	}
+	p.Time[name] += d
+	p.Calls[name]++
+}
+
+// String lists the graphs by time spent, with their share of the total.
+func (p *Profile) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var total time.Duration
+	names := make([]string, 0, len(p.Time))
+	for n, d := range p.Time {
+		names = append(names, n)
+		total += d
+	}
+	sort.Slice(names, func(i, j int) bool { return p.Time[names[i]] > p.Time[names[j]] })
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%-14s %5d calls %9.3fs %5.1f%%\n", n, p.Calls[n], p.Time[n].Seconds(), 100*p.Time[n].Seconds()/total.Seconds())
+	}
+	return b.String()
+}
+
 // run runs one engine graph.
 func (m *Model) run(name string, in, out []*ort.Tensor) ([]*ort.Tensor, error) {
 	s, err := m.session(name)
 	if err != nil {
 		return nil, err
+	}
+	if p := m.opts.Profile; p != nil {
+		defer func(start time.Time) { p.add(name, time.Since(start)) }(time.Now())
 	}
 	got, err := s.Run(in, out)
 	if err != nil {

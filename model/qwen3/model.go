@@ -19,6 +19,8 @@ type Options struct {
 	// chunk size (0: sized from the working-set budgets); tests use small values to exercise
 	// the blocked paths.
 	QueryBlock, HeadChunk int
+	// Profile, when not nil, accumulates the time spent in each engine graph.
+	Profile *Profile
 }
 
 // Model is a Qwen3 checkpoint bound to its ONNX Runtime sessions. Parameters live in one flat
