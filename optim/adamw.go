@@ -166,6 +166,7 @@ func (o *AdamW) update(params, grads *weights.Store, lr float64, gradScale float
 		return err
 	}
 	o.Step++
+	defer params.Touch()
 	c := o.coeffs(lr, gradScale)
 	noDecay := c
 	noDecay.decay = 1

@@ -19,6 +19,7 @@ type Value struct {
 	shape []int64
 	dev   *Device
 	buf   *buffer
+	off   int // byte offset of the first element in buf (views made by View)
 }
 
 // buffer is the memory under a Value and its views; it is freed when the last one closes.
@@ -200,17 +201,17 @@ func (v *Value) CopyTo(t *Tensor) error {
 // transfer copies between v and t's memory, in the direction toValue says.
 func (v *Value) transfer(t *Tensor, toValue bool) error {
 	data, _ := t.data()
-	if data == nil || data == v.buf.data {
+	if data == nil || data == v.data() {
 		return nil // empty, or t's memory is the value's (CPU Upload)
 	}
 	if v.dev.provider == CPU {
 		// Both sides are host memory, for which ONNX Runtime registers no copy (CopyTensors
 		// serves execution-provider devices).
-		n := v.buf.bytes
+		n := v.NumElements() * v.dtype.elemSize()
 		if toValue {
-			copy(unsafe.Slice((*byte)(v.buf.data), n), unsafe.Slice((*byte)(data), n))
+			copy(unsafe.Slice((*byte)(v.data()), n), unsafe.Slice((*byte)(data), n))
 		} else {
-			copy(unsafe.Slice((*byte)(data), n), unsafe.Slice((*byte)(v.buf.data), n))
+			copy(unsafe.Slice((*byte)(data), n), unsafe.Slice((*byte)(v.data()), n))
 		}
 		return nil
 	}
@@ -252,14 +253,84 @@ func (v *Value) Reshaped(shape ...int64) (*Value, error) {
 		return nil, fmt.Errorf("reshape: %w", err)
 	}
 	shape = append([]int64(nil), shape...)
-	ptr, err := wrapTensor(mem, v.buf.data, v.buf.bytes, v.dtype, shape)
+	ptr, err := wrapTensor(mem, v.data(), v.NumElements()*v.dtype.elemSize(), v.dtype, shape)
 	if err != nil {
 		return nil, fmt.Errorf("reshape of %v to %v: %w", v.shape, shape, err)
 	}
 	v.buf.mu.Lock()
 	v.buf.refs++
 	v.buf.mu.Unlock()
-	return &Value{ptr: ptr, dtype: v.dtype, shape: shape, dev: v.dev, buf: v.buf}, nil
+	return &Value{ptr: ptr, dtype: v.dtype, shape: shape, dev: v.dev, buf: v.buf, off: v.off}, nil
+}
+
+// View returns a view of the elements offset .. offset+n-1 of v (in row-major order), where n
+// is the product of shape: the same memory, no copy, like Reshaped. It lets a session read
+// or write part of a larger value (a parameter of a flat buffer, rows of a batch).
+func (v *Value) View(offset int, shape ...int64) (*Value, error) {
+	if v == nil || v.ptr == nil {
+		return nil, errors.New("view: the value is nil or closed")
+	}
+	for _, n := range shape {
+		if n < 0 {
+			return nil, fmt.Errorf("view: negative dimension in shape %v", shape)
+		}
+	}
+	n := NumElements(shape)
+	if offset < 0 || offset+n > v.NumElements() {
+		return nil, fmt.Errorf("view of elements %d..%d of a value of %d", offset, offset+n, v.NumElements())
+	}
+	mem, err := tensorMemory(v.ptr)
+	if err != nil {
+		return nil, fmt.Errorf("view: %w", err)
+	}
+	off := v.off + offset*v.dtype.elemSize()
+	shape = append([]int64(nil), shape...)
+	ptr, err := wrapTensor(mem, unsafe.Add(v.buf.data, off), n*v.dtype.elemSize(), v.dtype, shape)
+	if err != nil {
+		return nil, fmt.Errorf("view of %v at %d as %v: %w", v.shape, offset, shape, err)
+	}
+	v.buf.mu.Lock()
+	v.buf.refs++
+	v.buf.mu.Unlock()
+	return &Value{ptr: ptr, dtype: v.dtype, shape: shape, dev: v.dev, buf: v.buf, off: off}, nil
+}
+
+// data returns the address of v's first element.
+func (v *Value) data() unsafe.Pointer {
+	if v.buf.data == nil {
+		return nil
+	}
+	return unsafe.Add(v.buf.data, v.off)
+}
+
+// Host returns v's contents as a Go tensor sharing its memory (no copy) when v lives in CPU
+// memory, and nil for device memory (use CopyTo). The tensor is valid until v and all its
+// views are closed; writes through it are writes to v.
+func (v *Value) Host() *Tensor {
+	if v == nil || v.ptr == nil || v.dev.provider != CPU {
+		return nil
+	}
+	n := v.NumElements()
+	t := &Tensor{DType: v.dtype, Shape: append([]int64(nil), v.shape...)}
+	p := v.data()
+	if n == 0 || p == nil {
+		return Zeros(v.dtype, v.shape...)
+	}
+	switch v.dtype {
+	case Float32:
+		t.F32 = unsafe.Slice((*float32)(p), n)
+	case Float64:
+		t.F64 = unsafe.Slice((*float64)(p), n)
+	case Int64:
+		t.I64 = unsafe.Slice((*int64)(p), n)
+	case Int32:
+		t.I32 = unsafe.Slice((*int32)(p), n)
+	case Bool:
+		t.B = unsafe.Slice((*bool)(p), n)
+	default:
+		return nil
+	}
+	return t
 }
 
 // Close releases v. The memory goes when the last of v and its views is closed. Closing

@@ -21,7 +21,15 @@ type Store struct {
 	Views []View
 
 	byName map[string]int
+	gen    uint64
 }
+
+// Touch records that Data changed. Copies of the store kept elsewhere (parameters resident on
+// a GPU) compare Generation to know they are stale: code that writes Data calls Touch after.
+func (s *Store) Touch() { s.gen++ }
+
+// Generation counts the Touch calls.
+func (s *Store) Generation() uint64 { return s.gen }
 
 // Spec names a tensor and its shape, for NewStore.
 type Spec struct {
@@ -135,5 +143,6 @@ func (s *Store) LoadFrom(tensors []Tensor) error {
 			return fmt.Errorf("tensor %q: %w", v.Name, err)
 		}
 	}
+	s.Touch()
 	return nil
 }

@@ -96,10 +96,11 @@ type row struct {
 
 func generateChunk(m Model, vocab int, prompts [][]int, offset int, p Params) ([]Sample, error) {
 	batch := qwen3.LeftPad(prompts)
-	logits, cache, err := m.Prefill(batch)
+	logits, prefilled, err := m.Prefill(batch)
 	if err != nil {
 		return nil, err
 	}
+	defer prefilled.Close()
 	samples := make([]Sample, len(prompts)*p.N)
 	rows := make([]*row, 0, len(samples))
 	share := make([]int, 0, len(samples))
@@ -115,7 +116,11 @@ func generateChunk(m Model, vocab int, prompts [][]int, offset int, p Params) ([
 			share = append(share, i)
 		}
 	}
-	cache = cache.SelectRows(share)
+	cache, err := prefilled.SelectRows(share)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { cache.Close() }()
 	rowLogits := make([][]float32, len(rows))
 	for r := range rows {
 		i := share[r]
@@ -151,7 +156,12 @@ func generateChunk(m Model, vocab int, prompts [][]int, offset int, p Params) ([
 			break
 		}
 		if len(keep) < len(rows) {
-			cache = cache.SelectRows(keep)
+			smaller, err := cache.SelectRows(keep)
+			if err != nil {
+				return nil, err
+			}
+			cache.Close()
+			cache = smaller
 			kept := make([]*row, len(keep))
 			for j, r := range keep {
 				kept[j] = rows[r]

@@ -1,58 +1,81 @@
 package qwen3
 
 import (
+	"fmt"
+
 	"ltecli/ort"
 )
 
-// cacheSlack is the room a prefilled cache keeps for decoded positions before it doubles.
-const cacheSlack = 64
-
-// prefill runs the layer loop on a left-padded batch, filling a KV cache, and returns the
-// last position's logits.
+// prefill runs the layer loop on a left-padded batch, keeping every layer's keys and values
+// as the KV cache, and returns the last position's logits.
 func (m *Model) prefill(b Batch) ([]float32, *KVCache, error) {
-	B, T, H := b.B, b.T, m.Config.HiddenSize
-	x, err := m.embed(b.IDs, int64(B), int64(T), int64(H))
+	sc := &scope{}
+	defer sc.close()
+	p, err := m.params()
 	if err != nil {
 		return nil, nil, err
 	}
-	positions := ort.I64Tensor(positionsOf(b.Mask, B, T), int64(B), int64(T))
-	cache := m.newCache(B, T+cacheSlack)
-	cache.P = T
+	B, T, H := b.B, b.T, m.Config.HiddenSize
+	x0, err := m.embed(b.IDs, int64(B), int64(T), int64(H))
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := m.uploadAll(sc, x0, ort.I64Tensor(positionsOf(b.Mask, B, T), int64(B), int64(T)))
+	if err != nil {
+		return nil, nil, err
+	}
+	x, positions := in[0], in[1]
+	cache := m.newCache(B, T)
 	for l := 0; l < m.Config.NumHiddenLayers; l++ {
-		q, k, v, err := m.layerQKV(l, x, positions)
-		if err != nil {
-			return nil, nil, err
+		ls := &scope{}
+		q, k, v, err := m.layerQKV(ls, p, l, x, positions)
+		if err == nil {
+			cache.K[l], cache.V[l] = k, v // the cache owns them from here
+			*ls = (*ls)[:len(*ls)-2]
+			var attn *ort.Value
+			if attn, err = m.attention(ls, q, k, v, b.Mask); err == nil {
+				x, err = m.layerOut(sc, p, l, x, attn)
+			}
 		}
-		putAxis2(cache.keys(m, l), 0, k, false)
-		putAxis2(cache.values(m, l), 0, v, false)
-		attn, err := m.attention(q, k, v, b.Mask, 0)
+		ls.close()
 		if err != nil {
-			return nil, nil, err
-		}
-		if x, err = m.layerOut(l, x, attn); err != nil {
-			return nil, nil, err
+			cache.Close()
+			return nil, nil, fmt.Errorf("layer %d: %w", l, err)
 		}
 	}
 	last := make([]int, B)
 	for r := range last {
 		last[r] = r*T + T - 1
 	}
-	logits, err := m.logits(gatherRows(x, last, H))
-	return logits, cache, err
+	logits, err := m.logits(sc, p, x, last)
+	if err != nil {
+		cache.Close()
+		return nil, nil, err
+	}
+	return logits, cache, nil
 }
 
-// decode appends one token per row to the cache and returns its logits.
+// decode appends one token per row to the cache and returns its logits. The cache's values
+// are replaced by the grown ones (and closed).
 func (m *Model) decode(ids, mask []int64, cache *KVCache) ([]float32, *KVCache, error) {
+	sc := &scope{}
+	defer sc.close()
+	p, err := m.params()
+	if err != nil {
+		return nil, nil, err
+	}
 	B, P, H := cache.B, cache.P, m.Config.HiddenSize
 	if P+1 > cache.Cap {
-		cache = cache.grow(m, 2*cache.Cap)
+		if err := cache.grow(max(2*cache.Cap, P+1)); err != nil {
+			return nil, nil, err
+		}
 	}
-	x, err := m.embed(ids, int64(B), 1, int64(H))
+	x0, err := m.embed(ids, int64(B), 1, int64(H))
 	if err != nil {
 		return nil, nil, err
 	}
 	pos := make([]int64, B)
-	keyMask := make([]int64, B*cache.Cap) // real keys of the filled positions, 0 past them
+	keyMask := make([]int64, B*cache.Cap) // the real keys among the filled positions, 0 past them
 	for r := 0; r < B; r++ {
 		for t, v := range mask[r*(P+1) : (r+1)*(P+1)] {
 			pos[r] += v
@@ -60,21 +83,28 @@ func (m *Model) decode(ids, mask []int64, cache *KVCache) ([]float32, *KVCache, 
 		}
 		pos[r]--
 	}
-	positions := ort.I64Tensor(pos, int64(B), 1)
+	in, err := m.uploadAll(sc, x0, ort.I64Tensor(pos, int64(B), 1), ort.I64Tensor(keyMask, int64(B), int64(cache.Cap)),
+		ort.I64Tensor([]int64{int64(P)}))
+	if err != nil {
+		return nil, nil, err
+	}
+	x, positions, keys, slot := in[0], in[1], in[2], in[3]
 	for l := 0; l < m.Config.NumHiddenLayers; l++ {
-		q, k, v, err := m.layerQKV(l, x, positions)
-		if err != nil {
-			return nil, nil, err
+		ls := &scope{}
+		q, k, v, err := m.layerQKV(ls, p, l, x, positions)
+		if err == nil {
+			var got []*ort.Value
+			if got, err = m.run(ls, GraphAttentionStep, []*ort.Value{q, cache.K[l], cache.V[l], k, v, keys, slot}, nil); err == nil {
+				cache.K[l].Close()
+				cache.V[l].Close()
+				cache.K[l], cache.V[l] = got[1], got[2]
+				*ls = (*ls)[:len(*ls)-2]
+				x, err = m.layerOut(sc, p, l, x, got[0])
+			}
 		}
-		keys, values := cache.keys(m, l), cache.values(m, l)
-		putAxis2(keys, P, k, false)
-		putAxis2(values, P, v, false)
-		attn, err := m.attention(q, keys, values, keyMask, P)
+		ls.close()
 		if err != nil {
-			return nil, nil, err
-		}
-		if x, err = m.layerOut(l, x, attn); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("layer %d: %w", l, err)
 		}
 	}
 	cache.P = P + 1
@@ -82,46 +112,108 @@ func (m *Model) decode(ids, mask []int64, cache *KVCache) ([]float32, *KVCache, 
 	for r := range rows {
 		rows[r] = r
 	}
-	logits, err := m.logits(gatherRows(x, rows, H))
+	logits, err := m.logits(sc, p, x, rows)
 	return logits, cache, err
 }
 
-// logits runs the final norm and LM head on h [N, H].
-func (m *Model) logits(h *ort.Tensor) ([]float32, error) {
-	N := h.Shape[0]
-	out := ort.F32Tensor(make([]float32, int(N)*m.Config.VocabSize), N, int64(m.Config.VocabSize))
-	got, err := m.run(GraphLogits, append([]*ort.Tensor{h}, m.headParams()...), []*ort.Tensor{out})
+// logits runs the final norm and LM head on rows of x [B, T, H] and returns [len(rows), V].
+func (m *Model) logits(sc *scope, p *deviceStore, x *ort.Value, rows []int) ([]float32, error) {
+	hx, err := host(x)
 	if err != nil {
 		return nil, err
 	}
-	return got[0].F32, nil
+	h, err := m.upload(sc, gatherRows(hx, rows, m.Config.HiddenSize))
+	if err != nil {
+		return nil, err
+	}
+	got, err := m.run(sc, GraphLogits, []*ort.Value{h, p.views[FinalNormName], p.views[m.headWeight()]}, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(rows)*m.Config.VocabSize)
+	return out, got[0].CopyTo(ort.F32Tensor(out, int64(len(out))))
 }
 
 func (m *Model) newCache(B, capacity int) *KVCache {
-	n := B * m.Config.NumKeyValueHeads * capacity * m.Config.HeadDim
-	c := &KVCache{K: make([][]float32, m.Config.NumHiddenLayers), V: make([][]float32, m.Config.NumHiddenLayers), B: B, Cap: capacity}
-	for l := range c.K {
-		c.K[l] = make([]float32, n)
-		c.V[l] = make([]float32, n)
+	return &KVCache{m: m, K: make([]*ort.Value, m.Config.NumHiddenLayers), V: make([]*ort.Value, m.Config.NumHiddenLayers), B: B, P: capacity, Cap: capacity}
+}
+
+// grow enlarges the cache's capacity (positions past P are zeros).
+func (c *KVCache) grow(capacity int) error {
+	m := c.m
+	extra, err := m.dev.Zeros(m.floatType(), int64(c.B), int64(m.Config.NumKeyValueHeads), int64(capacity-c.Cap), int64(m.Config.HeadDim))
+	if err != nil {
+		return err
 	}
-	return c
-}
-
-// grow returns a cache of the given capacity holding c's positions.
-func (c *KVCache) grow(m *Model, capacity int) *KVCache {
-	out := m.newCache(c.B, capacity)
-	out.P = c.P
-	for l := range c.K {
-		putAxis2(out.keys(m, l), 0, sliceAxis2(c.keys(m, l), 0, c.P), false)
-		putAxis2(out.values(m, l), 0, sliceAxis2(c.values(m, l), 0, c.P), false)
+	defer extra.Close()
+	for _, vals := range [][]*ort.Value{c.K, c.V} {
+		for l, v := range vals {
+			sc := &scope{}
+			got, err := m.run(sc, GraphKVGrow, []*ort.Value{v, extra}, nil)
+			if err != nil {
+				return err
+			}
+			v.Close()
+			vals[l] = got[0]
+		}
 	}
-	return out
+	c.Cap = capacity
+	return nil
 }
 
-func (c *KVCache) keys(m *Model, l int) *ort.Tensor {
-	return ort.F32Tensor(c.K[l], int64(c.B), int64(m.Config.NumKeyValueHeads), int64(c.Cap), int64(m.Config.HeadDim))
+// KVCache holds each layer's keys and values on the model's device, [B, kv_heads, Cap, D], of
+// which the first P positions are filled; room past P lets decode append a position without
+// reallocating (the capacity doubles when full). Close releases it.
+type KVCache struct {
+	m    *Model
+	K, V []*ort.Value
+	B, P int
+	Cap  int
 }
 
-func (c *KVCache) values(m *Model, l int) *ort.Tensor {
-	return ort.F32Tensor(c.V[l], int64(c.B), int64(m.Config.NumKeyValueHeads), int64(c.Cap), int64(m.Config.HeadDim))
+// SelectRows returns a cache holding rows idx of c, in that order (rows may repeat), used to
+// share a prompt's cache among its samples and to drop finished rows. c stays valid.
+func (c *KVCache) SelectRows(idx []int) (*KVCache, error) {
+	m := c.m
+	out := &KVCache{m: m, K: make([]*ort.Value, len(c.K)), V: make([]*ort.Value, len(c.V)), B: len(idx), P: c.P, Cap: c.Cap}
+	rows := make([]int64, len(idx))
+	for i, r := range idx {
+		if r < 0 || r >= c.B {
+			return nil, fmt.Errorf("kv cache: row %d of %d", r, c.B)
+		}
+		rows[i] = int64(r)
+	}
+	sc := &scope{}
+	defer sc.close()
+	sel, err := m.upload(sc, ort.I64Tensor(rows, int64(len(rows))))
+	if err != nil {
+		return nil, err
+	}
+	for l := range c.K {
+		var kept scope
+		got, err := m.run(&kept, GraphKVRows, []*ort.Value{c.K[l], sel}, nil)
+		if err == nil {
+			out.K[l] = got[0]
+			got, err = m.run(&kept, GraphKVRows, []*ort.Value{c.V[l], sel}, nil)
+			if err == nil {
+				out.V[l] = got[0]
+			}
+		}
+		if err != nil {
+			out.Close()
+			return nil, fmt.Errorf("kv cache: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Close releases the cache's memory. Closing twice does nothing.
+func (c *KVCache) Close() {
+	if c == nil {
+		return
+	}
+	for l := range c.K {
+		c.K[l].Close()
+		c.V[l].Close()
+	}
 }

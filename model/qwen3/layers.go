@@ -16,25 +16,31 @@ import (
 //	layer_out(x, attn, o, post_norm, gate, up, down)              -> y
 //	head(h, targets, temperature, norm, w)                        -> logp, entropy (one token chunk)
 //	logits(h, norm, w)                                            -> logits    (generation)
+//	attention_step(q, cache_k, cache_v, k, v, key_mask, slot)     -> attn, k, v (decoding)
+//	kv_grow, kv_rows                                              -> the KV cache grown, or some of its rows
 //
-// and the VJP of each (graph.VJP, recomputing inside), named <graph>_vjp. Embedding lookup and
-// its gradient are row copies and sums done in Go.
+// and the VJP of layer_qkv, attention, layer_out and head (graph.VJP, recomputing inside; the
+// head's written by hand), named <graph>_vjp. Embedding lookup and its gradient are row copies
+// and sums done in Go.
 
 // Graph names of the engine.
 const (
-	GraphQKV          = "layer_qkv"
-	GraphAttention    = "attention"
-	GraphLayerOut     = "layer_out"
-	GraphHead         = "head"
-	GraphLogits       = "logits"
-	GraphQKVVJP       = "layer_qkv_vjp"
-	GraphAttentionVJP = "attention_vjp"
-	GraphLayerOutVJP  = "layer_out_vjp"
-	GraphHeadVJP      = "head_vjp"
+	GraphQKV           = "layer_qkv"
+	GraphAttention     = "attention"
+	GraphLayerOut      = "layer_out"
+	GraphHead          = "head"
+	GraphLogits        = "logits"
+	GraphAttentionStep = "attention_step"
+	GraphKVGrow        = "kv_grow"
+	GraphKVRows        = "kv_rows"
+	GraphQKVVJP        = "layer_qkv_vjp"
+	GraphAttentionVJP  = "attention_vjp"
+	GraphLayerOutVJP   = "layer_out_vjp"
+	GraphHeadVJP       = "head_vjp"
 )
 
 // EngineGraphs lists every graph of the engine, forward graphs first.
-var EngineGraphs = []string{GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
+var EngineGraphs = []string{GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphAttentionStep, GraphKVGrow, GraphKVRows, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
 
 // Input and output names of the engine's graphs.
 const (
@@ -50,6 +56,15 @@ const (
 	outV         = "v"           // [B, kv_heads, S, D]
 	outY         = "y"           // [B, T, H]
 	outAttn      = "attn"        // [B, Tq, heads*D]
+	outSkip      = "skip"        // [B, T, H]: x passed through (residual gradient of layer_qkv_vjp)
+	inHeadAcc    = "d_head_acc"  // [V, H]: the head gradient so far (head_vjp adds to it)
+	inSlot       = "slot"        // int64 scalar: the cache position a decoded token is written to
+	inRows       = "rows"        // int64 [n]: rows to keep (kv_rows)
+	inCacheK     = "cache_k"     // [B, kv_heads, C, D]
+	inCacheV     = "cache_v"     // [B, kv_heads, C, D]
+	inKVExtra    = "extra"       // [B, kv_heads, E, D]
+	outNextK     = "next_k"      // [B, kv_heads, C, D]: the cache with a decoded token written
+	outNextV     = "next_v"      // [B, kv_heads, C, D]
 )
 
 // layer parameter inputs of the layer graphs, in call order, and the LayerNames field each
@@ -190,6 +205,12 @@ func (b *layerBuilder) heads(x *graph.Value, n int, norm string) *graph.Value {
 // k and v [B,kv_heads,T,D]: the input norm, the projections, the per-head norms and rotary
 // embeddings of one decoder layer.
 func BuildLayerQKV(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	return buildLayerQKV(cfg, dt, false)
+}
+
+// buildLayerQKV builds layer_qkv; with skip it has a fourth output, x itself, so that its VJP
+// takes the gradient reaching x through the residual path (d_skip) and returns the total.
+func buildLayerQKV(cfg Config, dt graph.DType, skip bool) (*graph.Graph, error) {
 	b := newLayerBuilder(cfg, GraphQKV, dt)
 	g := b.g
 	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(int64(cfg.HiddenSize)))
@@ -202,6 +223,9 @@ func BuildLayerQKV(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	g.Output(outQ, b.applyRope(b.heads(b.linear(h, "q_proj"), cfg.NumAttentionHeads, "q_norm"), cos, sin))
 	g.Output(outK, b.applyRope(b.heads(b.linear(h, "k_proj"), cfg.NumKeyValueHeads, "k_norm"), cos, sin))
 	g.Output(outV, b.heads(b.linear(h, "v_proj"), cfg.NumKeyValueHeads, ""))
+	if skip {
+		g.Output(outSkip, g.Identity(x))
+	}
 	return g, g.Err()
 }
 
@@ -217,7 +241,63 @@ func BuildAttention(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	v := g.Input(outV, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("keys"), graph.D(D))
 	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("keys"))
 	queryIndex := g.Input(inQueryIndex, graph.Int64, graph.Sym("queries"))
+	g.Output(outAttn, b.attend(q, k, v, keyMask, queryIndex))
+	return g, g.Err()
+}
 
+// BuildAttentionStep builds attention_step(q [B,heads,1,D], cache_k, cache_v [B,kv,C,D], k, v
+// [B,kv,1,D], key_mask [B,C], slot) -> attn [B,1,heads*D], next_k and next_v [B,kv,C,D]: one decoded
+// token's keys and values written at cache position slot (the rest of the cache copied), and
+// its attention over the cache. The cache stays in the device's memory between steps.
+func BuildAttentionStep(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphAttentionStep, dt)
+	g := b.g
+	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
+	q := g.Input(outQ, dt, graph.Sym("batch"), graph.D(nh), graph.D(1), graph.D(D))
+	cacheK := g.Input(inCacheK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
+	cacheV := g.Input(inCacheV, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
+	k := g.Input(outK, dt, graph.Sym("batch"), graph.D(nkv), graph.D(1), graph.D(D))
+	v := g.Input(outV, dt, graph.Sym("batch"), graph.D(nkv), graph.D(1), graph.D(D))
+	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("cache"))
+	slot := g.Input(inSlot, graph.Int64)
+	one := g.Scalar(graph.Int64, 1)
+	positions := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [C]
+	at := g.Unsqueeze(g.Equal(positions, slot), 0, 1, 3)                                      // [1, 1, C, 1]
+	newK, newV := g.Where(at, k, cacheK), g.Where(at, v, cacheV)
+	g.Output(outAttn, b.attend(q, newK, newV, keyMask, g.Unsqueeze(slot, 0)))
+	g.Output(outNextK, newK)
+	g.Output(outNextV, newV)
+	return g, g.Err()
+}
+
+// BuildKVGrow builds kv_grow(cache_k [B,kv,C,D], extra [B,kv,E,D]) -> k [B,kv,C+E,D]: a cache
+// grown along its positions.
+func BuildKVGrow(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	g := graph.New(GraphKVGrow)
+	nkv, D := int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
+	c := g.Input(inCacheK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
+	e := g.Input(inKVExtra, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("extra"), graph.D(D))
+	g.Output(outK, g.Concat(2, c, e))
+	return g, g.Err()
+}
+
+// BuildKVRows builds kv_rows(cache_k [B,kv,C,D], rows [n]) -> k [n,kv,C,D]: the cache of the
+// given rows (rows may repeat).
+func BuildKVRows(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	g := graph.New(GraphKVRows)
+	nkv, D := int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
+	c := g.Input(inCacheK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
+	rows := g.Input(inRows, graph.Int64, graph.Sym("rows"))
+	g.Output(outK, g.Gather(c, rows, 0))
+	return g, g.Err()
+}
+
+// attend is grouped-query attention of q [B,heads,Tq,D] against k, v [B,kv,S,D]: query i sees
+// key j when keyMask[b,j] is 1 and j <= queryIndex[i]. It returns [B,Tq,heads*D].
+func (b *layerBuilder) attend(q, k, v, keyMask, queryIndex *graph.Value) *graph.Value {
+	g := b.g
+	cfg := b.cfg
+	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	// Additive mask [B, 1, 1, Tq, S]: finite, so a query with no visible key stays finite.
 	one := g.Scalar(graph.Int64, 1)
 	keyIndex := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [S]
@@ -233,9 +313,7 @@ func BuildAttention(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	scale := b.scalar(1 / math.Sqrt(float64(D)))
 	scores := g.Add(g.Mul(g.MatMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), scale), bias) // [B, kv, group, Tq, S]
 	attn := g.MatMul(g.Softmax(scores, -1), v5)                                       // [B, kv, group, Tq, D]
-	attn = g.Reshape(g.Transpose(g.Reshape(attn, 0, nh, -1, D), 0, 2, 1, 3), 0, 0, nh*D)
-	g.Output(outAttn, attn)
-	return g, g.Err()
+	return g.Reshape(g.Transpose(g.Reshape(attn, 0, nh, -1, D), 0, 2, 1, 3), 0, 0, nh*D)
 }
 
 // BuildLayerOut builds layer_out(x [B,T,H], attn [B,T,heads*D], layer params) -> y [B,T,H]:
@@ -292,8 +370,9 @@ func (b *layerBuilder) flatTargets(h, targets *graph.Value) *graph.Value {
 	return g.Add(g.Mul(rows, g.Scalar(graph.Int64, float64(b.cfg.VocabSize))), targets)
 }
 
-// BuildHeadVJP builds the VJP of head by hand: the same inputs plus d_logp [N] and d_entropy
-// [N], outputs d_h [N,H], d_final_norm [H], d_head [V,H]. With z = logits / temperature,
+// BuildHeadVJP builds the VJP of head by hand: the same inputs plus d_logp [N], d_entropy [N]
+// and d_head_acc [V,H], outputs d_h [N,H], d_final_norm [H] and d_head [V,H], the latter
+// added to d_head_acc so that chunks accumulate the head's gradient where it lives. With z = logits / temperature,
 // p = softmax(z) and entropy E = -sum p log p:
 //
 //	d logp_target / dz = onehot(target) - p
@@ -310,12 +389,13 @@ func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	targets := g.Input(inTargets, graph.Int64, graph.Sym("tokens"))
 	temp := g.Input(Temperature, dt)
 	b.params(headParams...)
-	dLogp := g.Unsqueeze(g.Input("d_"+LogpOut, dt, graph.Sym("tokens")), 1)   // [N, 1]
-	dEnt := g.Unsqueeze(g.Input("d_"+EntropyOut, dt, graph.Sym("tokens")), 1) // [N, 1]
-	lsm, scaled := b.headLogSoftmax(h, temp)                                  // [N, V], [N, H]
-	p := g.Exp(lsm)                                                           // [N, V]
-	entropy := g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, true))           // [N, 1]
-	inner := g.Add(g.Mul(lsm, dEnt), g.Add(dLogp, g.Mul(entropy, dEnt)))      // [N, V]
+	dLogp := g.Unsqueeze(g.Input("d_"+LogpOut, dt, graph.Sym("tokens")), 1) // [N, 1]
+	dEnt := g.Unsqueeze(g.Input("d_"+EntropyOut, dt, graph.Sym("tokens")), 1)
+	acc := g.Input(inHeadAcc, dt, graph.D(V), graph.D(H))                // [N, 1]
+	lsm, scaled := b.headLogSoftmax(h, temp)                             // [N, V], [N, H]
+	p := g.Exp(lsm)                                                      // [N, V]
+	entropy := g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, true))      // [N, 1]
+	inner := g.Add(g.Mul(lsm, dEnt), g.Add(dLogp, g.Mul(entropy, dEnt))) // [N, V]
 	vocab := g.Range(g.Scalar(graph.Int64, 0), g.Scalar(graph.Int64, float64(V)), g.Scalar(graph.Int64, 1))
 	onehot := g.Equal(g.Unsqueeze(targets, 1), g.Unsqueeze(vocab, 0)) // [N, V]
 	dz := g.Sub(g.Where(onehot, dLogp, b.scalar(0)), g.Mul(p, inner)) // [N, V]
@@ -328,7 +408,7 @@ func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	dh := g.Sub(g.Mul(gw, r), g.Mul(h, g.Mul(r3, g.ReduceMean(g.Mul(h, gw), []int64{-1}, true))))
 	g.Output("d_"+inHidden, dh)
 	g.Output("d_final_norm", g.ReduceSum(g.Mul(g.Mul(h, r), dNormed), []int64{0}, false))
-	g.Output("d_head", g.Gemm(dz, scaled, nil, true, false)) // [V, H]
+	g.Output("d_head", g.Gemm(dz, scaled, acc, true, false)) // [V, H]: d_head_acc + this chunk's
 	return g, g.Err()
 }
 
@@ -346,7 +426,7 @@ func BuildLogits(cfg Config, dt graph.DType) (*graph.Graph, error) {
 func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, error) {
 	fwd := map[string]func(Config, graph.DType) (*graph.Graph, error){
 		GraphQKV: BuildLayerQKV, GraphAttention: BuildAttention, GraphLayerOut: BuildLayerOut, GraphHead: BuildHead,
-		GraphLogits: BuildLogits,
+		GraphLogits: BuildLogits, GraphAttentionStep: BuildAttentionStep, GraphKVGrow: BuildKVGrow, GraphKVRows: BuildKVRows,
 	}
 	if build, ok := fwd[name]; ok {
 		return build(cfg, dt)
@@ -355,10 +435,15 @@ func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, er
 	var wrt []string
 	switch name {
 	case GraphQKVVJP:
-		base, wrt = GraphQKV, []string{inX}
+		wrt = []string{inX}
 		for _, p := range qkvParams {
 			wrt = append(wrt, p.input)
 		}
+		f, err := buildLayerQKV(cfg, dt, true)
+		if err != nil {
+			return nil, err
+		}
+		return graph.VJP(f, wrt, graph.VJPOptions{Name: name})
 	case GraphAttentionVJP:
 		base, wrt = GraphAttention, []string{outQ, outK, outV}
 	case GraphLayerOutVJP:

@@ -21,6 +21,10 @@ type Options struct {
 	QueryBlock, HeadChunk int
 	// Profile, when not nil, accumulates the time spent in each engine graph.
 	Profile *Profile
+	// SeparateMemory keeps parameters and gradients in buffers of their own, uploaded and
+	// downloaded, as on a GPU, also on the CPU (where they otherwise share the stores' memory):
+	// it lets CPU tests run the GPU's data movement.
+	SeparateMemory bool
 }
 
 // Model is a Qwen3 checkpoint bound to its ONNX Runtime sessions. Parameters live in one flat
@@ -31,13 +35,35 @@ type Model struct {
 	Params *weights.Store
 
 	opts     Options
+	dev      *ort.Device // set by ready
 	sessions *sessionCache
 }
 
-// sessionCache holds a model's sessions; copies made by WithParams share it.
+// sessionCache holds a model's device resources; copies made by WithParams share it.
 type sessionCache struct {
-	mu    sync.Mutex
-	byKey map[string]*ort.Session
+	mu          sync.Mutex
+	dev         *ort.Device
+	byKey       map[string]*ort.Session
+	params      map[*weights.Store]*deviceStore // parameters resident on the device, per store
+	grads       map[*weights.Store]*deviceStore // gradient buffers (one for all stores off the CPU)
+	headScratch *ort.Value                      // [V, H]
+	headZeros   *ort.Value                      // [V, H]
+}
+
+// ready opens the model's device (ONNX Runtime and, for CUDA, its provider) on first use.
+func (m *Model) ready() error {
+	c := m.sessions
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dev == nil {
+		dev, err := ort.OpenDevice(m.opts.Session)
+		if err != nil {
+			return err
+		}
+		c.dev = dev
+	}
+	m.dev = c.dev
+	return nil
 }
 
 // Load reads config.json and the safetensors files of a Hugging Face model folder.
@@ -69,13 +95,14 @@ func New(cfg Config, params *weights.Store, opts Options) *Model {
 			opts.Session.OptLevel = ort.OptBasic
 		}
 	}
-	return &Model{Config: cfg, Params: params, opts: opts, sessions: &sessionCache{byKey: map[string]*ort.Session{}}}
+	return &Model{Config: cfg, Params: params, opts: opts, sessions: &sessionCache{byKey: map[string]*ort.Session{},
+		params: map[*weights.Store]*deviceStore{}, grads: map[*weights.Store]*deviceStore{}}}
 }
 
 // WithParams returns a model that runs the same sessions with other parameters of the same
 // layout (a frozen reference policy, say).
 func (m *Model) WithParams(params *weights.Store) *Model {
-	return &Model{Config: m.Config, Params: params, opts: m.opts, sessions: m.sessions}
+	return &Model{Config: m.Config, Params: params, opts: m.opts, dev: m.dev, sessions: m.sessions}
 }
 
 // Close releases the sessions (of every model sharing them).
@@ -90,6 +117,15 @@ func (m *Model) Close() error {
 		}
 		delete(c.byKey, k)
 	}
+	for _, stores := range []map[*weights.Store]*deviceStore{c.params, c.grads} {
+		for k, d := range stores {
+			d.close()
+			delete(stores, k)
+		}
+	}
+	c.headScratch.Close()
+	c.headZeros.Close()
+	c.headScratch, c.headZeros = nil, nil
 	return first
 }
 
@@ -113,7 +149,7 @@ func (m *Model) session(name string) (*ort.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s graph: %w", name, err)
 	}
-	s, err := ort.NewSession(bytes, g.InputNames(), g.OutputNames(), m.opts.Session)
+	s, err := c.dev.NewSession(bytes, g.InputNames(), g.OutputNames(), m.opts.Session)
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
@@ -182,6 +218,9 @@ func (m *Model) Score(b Batch, temperature float64) (ScoreOutput, error) {
 	if b.Left {
 		return ScoreOutput{}, fmt.Errorf("score needs a right-padded batch")
 	}
+	if err := m.ready(); err != nil {
+		return ScoreOutput{}, err
+	}
 	out, err := m.score(b, temperature)
 	if err != nil {
 		return ScoreOutput{}, fmt.Errorf("score: %w", err)
@@ -213,19 +252,13 @@ func (m *Model) ScoreVJP(b Batch, temperature float64, dLogp, dEntropy []float32
 	if len(grads.Views) != len(m.Params.Views) || len(grads.Data) != len(m.Params.Data) {
 		return fmt.Errorf("score_vjp: gradient store has %d tensors, model %d", len(grads.Views), len(m.Params.Views))
 	}
+	if err := m.ready(); err != nil {
+		return err
+	}
 	if err := m.scoreVJP(b, temperature, dLogp, dEntropy, grads); err != nil {
 		return fmt.Errorf("score_vjp: %w", err)
 	}
 	return nil
-}
-
-// KVCache holds each layer's keys and values, [B, kv_heads, Cap, D] row-major, of which the
-// first P positions are filled. Room past P lets decode append a position without copying the
-// cache (the capacity doubles when full).
-type KVCache struct {
-	K, V [][]float32
-	B, P int
-	Cap  int
 }
 
 // Prefill runs a left-padded batch of prompts and returns the last position's logits [B, V]
@@ -237,6 +270,9 @@ func (m *Model) Prefill(b Batch) ([]float32, *KVCache, error) {
 	if m.opts.DType != graph.Float32 {
 		return nil, nil, fmt.Errorf("prefill runs float32 graphs only")
 	}
+	if err := m.ready(); err != nil {
+		return nil, nil, err
+	}
 	logits, cache, err := m.prefill(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("prefill: %w", err)
@@ -245,12 +281,15 @@ func (m *Model) Prefill(b Batch) ([]float32, *KVCache, error) {
 }
 
 // Decode feeds one token per row: ids [B], mask [B, P+1] (the cache's mask plus 1 for the new
-// token), and returns logits [B, V] and the cache grown by one position. The cache passed in
-// may be grown in place: use only the returned one afterwards.
+// token), and returns logits [B, V] and the cache grown by one position. The cache is grown in
+// place (the returned cache is the one passed in): use only the returned one afterwards.
 func (m *Model) Decode(ids []int64, mask []int64, cache *KVCache) ([]float32, *KVCache, error) {
 	B, P := cache.B, cache.P
 	if len(ids) != B || len(mask) != B*(P+1) {
 		return nil, nil, fmt.Errorf("decode: %d ids and %d mask entries for a cache of %d rows x %d positions", len(ids), len(mask), B, P)
+	}
+	if cache.m == nil {
+		return nil, nil, fmt.Errorf("decode: the cache was not made by Prefill")
 	}
 	logits, next, err := m.decode(ids, mask, cache)
 	if err != nil {
@@ -259,27 +298,11 @@ func (m *Model) Decode(ids []int64, mask []int64, cache *KVCache) ([]float32, *K
 	return logits, next, nil
 }
 
-// SelectRows returns a cache holding rows idx of c, in that order (rows may repeat), used to
-// share a prompt's cache among its samples and to drop finished rows.
-func (c *KVCache) SelectRows(idx []int) *KVCache {
-	out := &KVCache{K: make([][]float32, len(c.K)), V: make([][]float32, len(c.V)), B: len(idx), P: c.P, Cap: c.Cap}
-	if c.B == 0 {
-		return out
-	}
-	row := len(c.K[0]) / c.B
-	for l := range c.K {
-		out.K[l] = make([]float32, len(idx)*row)
-		out.V[l] = make([]float32, len(idx)*row)
-		for j, i := range idx {
-			copy(out.K[l][j*row:(j+1)*row], c.K[l][i*row:(i+1)*row])
-			copy(out.V[l][j*row:(j+1)*row], c.V[l][i*row:(i+1)*row])
-		}
-	}
-	return out
-}
-
 // Prepare builds every engine graph and creates its session now rather than on first use.
 func (m *Model) Prepare() error {
+	if err := m.ready(); err != nil {
+		return err
+	}
 	for _, name := range EngineGraphs {
 		if _, err := m.session(name); err != nil {
 			return err

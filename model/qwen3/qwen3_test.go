@@ -3,6 +3,7 @@ package qwen3
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"ltecli/model/graph"
@@ -205,13 +206,13 @@ func greedyByRecompute(ref *Reference, prompt []int, steps int) []int {
 	return seq[len(prompt):]
 }
 
-// TestKVCacheGreedyAndPadding decodes greedily with the cache (blocked prefill, and past the
-// cache's first capacity so that it grows) and compares with recomputing the reference forward.
+// TestKVCacheGreedyAndPadding decodes greedily with the cache (blocked prefill, and long enough
+// for the cache to grow twice) and compares with recomputing the reference forward.
 func TestKVCacheGreedyAndPadding(t *testing.T) {
 	for _, tc := range []struct {
 		opts  Options
 		steps int
-	}{{Options{}, 6}, {blocked, cacheSlack + 3}} {
+	}{{Options{}, 6}, {blocked, 21}} {
 		testKVCache(t, tc.opts, tc.steps)
 	}
 }
@@ -265,6 +266,83 @@ func testKVCache(t *testing.T, opts Options, steps int) {
 			if got[i][k] != want[k] {
 				t.Fatalf("prompt %d: cached greedy %v, recomputed %v", i, got[i], want)
 			}
+		}
+	}
+}
+
+// TestSeparateMemoryMatchesShared runs score, score_vjp, prefill and decode with parameters
+// and gradients in buffers of their own (the GPU's data movement: uploads when the store's
+// generation changes, one gradient download per call) and checks the results equal the
+// shared-memory ones bit for bit, before and after an in-place parameter change.
+func TestSeparateMemoryMatchesShared(t *testing.T) {
+	cfg := tinyConfig(true)
+	params := randomParams(t, cfg, 31, weights.F32)
+	shared := New(cfg, params, blocked)
+	defer shared.Close()
+	sepOpts := blocked
+	sepOpts.SeparateMemory = true
+	sep := New(cfg, params, sepOpts)
+	defer sep.Close()
+	r := rand.New(rand.NewPCG(17, 18))
+	b := RightPad([][]int{randomIDs(r, 7, cfg.VocabSize), randomIDs(r, 4, cfg.VocabSize)})
+	n := b.B * (b.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
+			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+	}
+	prompts := LeftPad([][]int{randomIDs(r, 5, cfg.VocabSize), randomIDs(r, 3, cfg.VocabSize)})
+	for round := 0; round < 2; round++ {
+		if round == 1 {
+			for i := range params.Data {
+				params.Data[i] *= 0.9
+			}
+			params.Touch()
+		}
+		a, err := shared.Score(b, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sep.Score(b, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Logp, c.Logp) || !slices.Equal(a.Entropy, c.Entropy) {
+			t.Fatalf("round %d: score differs with separate memory", round)
+		}
+		ga, gc := params.ZerosLike(), params.ZerosLike()
+		if err := shared.ScoreVJP(b, 0.8, dLogp, dEnt, ga); err != nil {
+			t.Fatal(err)
+		}
+		if err := sep.ScoreVJP(b, 0.8, dLogp, dEnt, gc); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ga.Data, gc.Data) {
+			t.Fatalf("round %d: gradients differ with separate memory", round)
+		}
+		la, ca, err := shared.Prefill(prompts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc, cc, err := sep.Prefill(prompts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mask := append(slices.Clone(prompts.Mask[:prompts.T]), 1)
+		mask = append(append(mask, prompts.Mask[prompts.T:]...), 1)
+		la2, _, err := shared.Decode([]int64{1, 2}, mask, ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc2, _, err := sep.Decode([]int64{1, 2}, mask, cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca.Close()
+		cc.Close()
+		if !slices.Equal(la, lc) || !slices.Equal(la2, lc2) {
+			t.Fatalf("round %d: logits differ with separate memory", round)
 		}
 	}
 }
