@@ -403,4 +403,3 @@ func TestClientRejectsMalformedAnswers(t *testing.T) {
 		t.Error("an unknown protocol was accepted")
 	}
 }
-
