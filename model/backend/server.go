@@ -643,3 +643,6 @@ func (s *Server) handleUpdateWeights(w http.ResponseWriter, r *http.Request) {
 	s.state.Unlock()
 	writeJSON(w, http.StatusOK, updateWeightsResponse{Success: true, Message: "Succeeded to update model weights."})
 }
+
+// Name is the served model's id.
+func (s *Server) Name() string { return s.cfg.Name }
