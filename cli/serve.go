@@ -27,6 +27,9 @@ type ServeCmd struct {
 	Name     string `name:"served-model-name" help:"Model id in /v1/models and the OpenAI \"model\" field (default: the model folder)."`
 	MaxBatch int    `name:"max-batch" default:"0" help:"Prompts per prefill call (0: a whole batch at once)."`
 	MaxRows  int    `name:"max-rows" default:"512" help:"Samples gathered from concurrent requests into one batch at most."`
+
+	// wrap, when set, wraps the handler (tests watch or cut the traffic with it).
+	wrap func(http.Handler) http.Handler
 }
 
 // serving is a running server.
@@ -90,7 +93,11 @@ func (c *ServeCmd) start(g *Globals) (*serving, error) {
 		m.Close()
 		return nil, fmt.Errorf("serve: %w (is another server on that port? choose another --port)", err)
 	}
-	s := &serving{URL: "http://" + l.Addr().String(), http: &http.Server{Handler: engine, ReadHeaderTimeout: time.Minute},
+	var handler http.Handler = engine
+	if c.wrap != nil {
+		handler = c.wrap(engine)
+	}
+	s := &serving{URL: "http://" + l.Addr().String(), http: &http.Server{Handler: handler, ReadHeaderTimeout: time.Minute},
 		engine: engine, model: m, done: make(chan error, 1)}
 	go func() { s.done <- s.http.Serve(l) }()
 	return s, nil
