@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 
 	"ltecli/lte/eval"
 	"ltecli/lte/verify"
+	"ltecli/model/backend"
 	"ltecli/model/generate"
+	"ltecli/model/qwen3"
 	"ltecli/model/tokenizer"
 )
 
@@ -30,6 +33,8 @@ type EvalCmd struct {
 	Seed        uint64   `name:"seed" default:"0" help:"Random seed."`
 	Out         string   `name:"out" type:"path" help:"Output folder: results.json, samples.jsonl.zst; an interrupted evaluation resumes there."`
 	JSON        bool     `name:"json" help:"Print the results as JSON instead of a table."`
+
+	BackendFlags `embed:""`
 }
 
 // Run rescores or generates, then prints the results on stdout; notes and progress go to
@@ -106,14 +111,26 @@ func (c *EvalCmd) generate(g *Globals) (eval.Results, error) {
 	if err != nil {
 		return eval.Results{}, err
 	}
-	m, err := g.loadModel(c.Model)
+	cfg, err := qwen3.LoadConfig(c.Model)
 	if err != nil {
 		return eval.Results{}, err
 	}
-	defer m.Close()
-	params := generate.Params{
+	var local backend.Generator
+	if c.Backend == "" || c.Backend == "local" {
+		m, err := g.loadModel(c.Model)
+		if err != nil {
+			return eval.Results{}, err
+		}
+		defer m.Close()
+		local = &backend.Local{Model: m, Vocab: cfg.VocabSize}
+	}
+	gen, _, err := c.generator(local)
+	if err != nil {
+		return eval.Results{}, err
+	}
+	params := backend.Params{
 		N: c.N, MaxNewTokens: c.MaxTokens, Temperature: c.Temperature, TopP: c.TopP,
-		StopIDs: generate.StopIDs(m.Config, tok, c.Model),
+		StopIDs: generate.StopIDs(cfg, tok, c.Model),
 	}
 	runner := &eval.Runner{
 		Out: c.Out,
@@ -130,7 +147,7 @@ func (c *EvalCmd) generate(g *Globals) (eval.Results, error) {
 			}
 			p := params
 			p.Seed = seed
-			samples, err := generate.Generate(m, m.Config.VocabSize, ids, p)
+			samples, err := gen.Generate(context.Background(), ids, p)
 			if err != nil {
 				return nil, err
 			}

@@ -35,6 +35,7 @@ type CLI struct {
 	Grad      GradCmd      `cmd:"" help:"One loss evaluation and its gradient for a batch file (reference dump)."`
 	Step      StepCmd      `cmd:"" help:"AdamW steps on one batch file; writes the updated checkpoint."`
 	Run       RunCmd       `cmd:"" help:"Train with LTE, GRPO or GRPO-Extra (default: LTE on the embedded tiny model and task)."`
+	Serve     ServeCmd     `cmd:"" help:"Serve a model over SGLang's /generate and the OpenAI-compatible /v1/completions (for --backend sglang|openai)."`
 	Eval      EvalCmd      `cmd:"" help:"Pass@1 and Pass@k on the evaluation benchmarks, or --rescore stored samples."`
 	Table     TableCmd     `cmd:"" help:"The paper's results table (Markdown or CSV) from evaluated runs."`
 	Plot      PlotCmd      `cmd:"" help:"PNG charts of training metrics (pass groups, reward, entropy, length, validation) over steps."`

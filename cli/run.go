@@ -15,8 +15,8 @@ import (
 	"ltecli/lte"
 	"ltecli/lte/eval"
 	"ltecli/lte/verify"
+	"ltecli/model/backend"
 	"ltecli/model/generate"
-	"ltecli/model/qwen3"
 	"ltecli/model/tokenizer"
 )
 
@@ -77,7 +77,10 @@ type RunCmd struct {
 	ValK            string  `name:"val-k" help:"Validation Pass@k values (default 1,4; 1,8 on the embedded model)."`
 	ValTemperature  float64 `name:"val-temperature" default:"0.6" help:"Validation sampling temperature."`
 	ValLimit        int     `name:"val-limit" default:"0" help:"Validation problems at most (0: all)."`
-	SweepTrain      bool    `name:"sweep-train" help:"Before training and at each validation, sample G responses for every training problem and record the none-pass share (train_none_pass); on by default on the embedded model."`
+	BackendFlags    `embed:""`
+	RefreshEvery    int `name:"refresh-every" default:"1" help:"With --backend sglang or openai, give the engines the new weights every N steps (1: on-policy)."`
+
+	SweepTrain bool `name:"sweep-train" help:"Before training and at each validation, sample G responses for every training problem and record the none-pass share (train_none_pass); on by default on the embedded model."`
 }
 
 func fileTemplate(path string) string {
@@ -112,6 +115,10 @@ type runSetup struct {
 	Val   string `json:"val,omitempty"`
 	ValN  int    `json:"val_n"`
 	ValK  []int  `json:"val_k"`
+
+	Backend      string   `json:"backend"`
+	BackendURL   []string `json:"backend_url,omitempty"`
+	RefreshEvery int      `json:"refresh_every,omitempty"`
 }
 
 // Run trains one algorithm, or with --compare several, one after the other.
@@ -154,7 +161,13 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 		return runSummary{}, err
 	}
 	cfg := c.config(algo)
-	setup := runSetup{Config: cfg, Model: modelDir, Train: trainPath, Val: valPath, ValN: c.ValN, ValK: ks}
+	setup := runSetup{Config: cfg, Model: modelDir, Train: trainPath, Val: valPath, ValN: c.ValN, ValK: ks, Backend: c.Backend, BackendURL: c.BackendURL}
+	if c.Backend != "local" {
+		setup.RefreshEvery = c.RefreshEvery
+		if c.RefreshEvery < 1 {
+			return runSummary{}, fmt.Errorf("--refresh-every must be at least 1, got %d", c.RefreshEvery)
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return runSummary{}, err
 	}
@@ -197,6 +210,16 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 	if err != nil {
 		return runSummary{}, err
 	}
+	gen, engine, err := c.generator(&backend.Local{Model: m, Vocab: m.Config.VocabSize, MaxBatch: cfg.GenBatch})
+	if err != nil {
+		return runSummary{}, err
+	}
+	t.Generator = gen
+	// Validation and the training sweep sample many prompts: locally, 64 per prefill call.
+	sweepGen := gen
+	if engine == nil {
+		sweepGen = &backend.Local{Model: m, Vocab: m.Config.VocabSize, MaxBatch: 64}
+	}
 	var rd *lte.RunDir
 	if c.Resume {
 		var ckpt string
@@ -212,6 +235,27 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 		return runSummary{}, err
 	}
 	defer rd.Close()
+	var hooks []lte.Hook
+	if engine != nil {
+		// The engines start from the run's weights (the model, or the checkpoint resumed from)
+		// and get each step's before anything samples from them again.
+		start := modelDir
+		if c.Resume {
+			if start, err = lte.LatestCheckpoint(dir); err != nil {
+				return runSummary{}, err
+			}
+		}
+		if err := loadEngine(engine, start, t.Step); err != nil {
+			return runSummary{}, err
+		}
+		hooks = append(hooks, lte.Hook{Name: "engine weights", Every: c.RefreshEvery, Fn: func(step int, _ lte.Metrics) error {
+			folder, err := engineWeights(dir, modelDir, step, m)
+			if err != nil {
+				return err
+			}
+			return loadEngine(engine, folder, step)
+		}})
+	}
 	fmt.Fprintf(os.Stderr, "run %s: %s on %s (%d training problems), model %s\n", dir, algo, trainPath, len(train), modelDir)
 	printConfig(os.Stderr, setup)
 
@@ -220,7 +264,7 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 	// (G samples each at the training temperature) go into the step's metrics line.
 	validate := func(step int, metrics lte.Metrics) error {
 		if len(val) > 0 {
-			correct, err := sampleCorrect(m, tok, tmpl, stopIDs, val, checker, c.ValN, c.MaxTokens, c.ValTemperature, c.Seed^0x7a11da7e)
+			correct, err := sampleCorrect(sweepGen, tok, tmpl, stopIDs, val, checker, c.ValN, c.MaxTokens, c.ValTemperature, c.Seed^0x7a11da7e)
 			if err != nil {
 				return err
 			}
@@ -229,7 +273,7 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 			}
 		}
 		if c.SweepTrain {
-			correct, err := sampleCorrect(m, tok, tmpl, stopIDs, train, checker, cfg.GroupSize, c.MaxTokens, cfg.Temperature, c.Seed^0x5eeb)
+			correct, err := sampleCorrect(sweepGen, tok, tmpl, stopIDs, train, checker, cfg.GroupSize, c.MaxTokens, cfg.Temperature, c.Seed^0x5eeb)
 			if err != nil {
 				return err
 			}
@@ -248,7 +292,7 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 	}
 	progress := newProgress(os.Stderr, algo, cfg.Steps, t.Step)
 	t.OnSamples = rd.WriteSamples
-	t.Hooks = []lte.Hook{
+	t.Hooks = append(hooks, []lte.Hook{
 		{Name: "validation", Every: c.ValEvery, AtEnd: true, Fn: validate},
 		{Name: "metrics", Every: 1, Fn: func(step int, m lte.Metrics) error {
 			progress.update(step, m)
@@ -258,7 +302,7 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 			_, err := rd.SaveCheckpoint(step, m.Params, t.Opt, t.Buffer, modelDir, cfg.KeepCheckpoints)
 			return err
 		}},
-	}
+	}...)
 	start := time.Now()
 	err = t.Run(ctx)
 	progress.done()
@@ -286,7 +330,7 @@ func parseKs(spec string) ([]int, error) {
 
 // sampleCorrect samples n responses per problem and returns how many of each problem's are
 // correct (a response cut at the length limit counts as wrong, as in training).
-func sampleCorrect(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, stopIDs []int, problems []lte.Problem, checker lte.Checker,
+func sampleCorrect(gen backend.Generator, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, stopIDs []int, problems []lte.Problem, checker lte.Checker,
 	n, maxTokens int, temperature float64, seed uint64) ([]int, error) {
 	prompts := make([][]int, len(problems))
 	for i, p := range problems {
@@ -296,8 +340,8 @@ func sampleCorrect(m *qwen3.Model, tok *tokenizer.Tokenizer, tmpl *tokenizer.Tem
 		}
 		prompts[i] = tok.Encode(text)
 	}
-	samples, err := generate.Generate(m, m.Config.VocabSize, prompts, generate.Params{
-		N: n, MaxNewTokens: maxTokens, Temperature: temperature, TopP: 1, Seed: seed, StopIDs: stopIDs, MaxBatch: 64,
+	samples, err := gen.Generate(context.Background(), prompts, backend.Params{
+		N: n, MaxNewTokens: maxTokens, Temperature: temperature, TopP: 1, Seed: seed, StopIDs: stopIDs,
 	})
 	if err != nil {
 		return nil, err

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"ltecli/model/generate"
+	"ltecli/model/backend"
 	"ltecli/model/qwen3"
 	"ltecli/model/tokenizer"
 	"ltecli/optim"
@@ -44,6 +44,9 @@ type Trainer struct {
 	Step int
 	// OnSamples, when set, receives each step's rollouts (the sample log).
 	OnSamples func(step int, rollouts []*Rollout, problems []Problem) error
+	// Generator samples the rollouts; nil means the local engine on Model. A remote one must
+	// be given the weights of each step (a Hook) to stay on-policy.
+	Generator backend.Generator
 
 	ref            *qwen3.Model
 	grads, scratch *weights.Store
@@ -164,12 +167,16 @@ func ChatPrompt(msgs []Message) string {
 
 // sample generates n responses for each prompt and verifies them.
 func (t *Trainer) sample(texts []string, prompts [][]int, groups []int, n int, seed uint64, problems []Problem) ([]*Rollout, error) {
-	samples, err := generate.Generate(t.Model, t.Model.Config.VocabSize, prompts, generate.Params{
+	gen := t.Generator
+	if gen == nil {
+		gen = &backend.Local{Model: t.Model, Vocab: t.Model.Config.VocabSize, MaxBatch: t.Config.GenBatch}
+	}
+	samples, err := gen.Generate(context.Background(), prompts, backend.Params{
 		N: n, MaxNewTokens: t.Config.MaxTokens, Temperature: t.Config.Temperature, TopP: t.Config.TopP,
-		Seed: seed, StopIDs: t.StopIDs, MaxBatch: t.Config.GenBatch,
+		Seed: seed, StopIDs: t.StopIDs,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sampling rollouts: %w", err)
 	}
 	out := make([]*Rollout, len(samples))
 	for i, s := range samples {

@@ -27,8 +27,11 @@ type Params struct {
 	TopP         float64 // nucleus mass in (0, 1]; 0 means 1
 	TopK         int     // 0 means no limit
 	Seed         uint64  // the same seed gives the same samples
-	StopIDs      []int   // tokens that end a sample
-	MaxBatch     int     // rows per prefill call; 0 means all prompts at once
+	// Seeds, when set, holds one seed per prompt and replaces Seed: sample j of prompt i
+	// draws from the stream of seed Seeds[i]+j. Without it, Seeds[i] is PromptSeed(Seed, i).
+	Seeds    []uint64
+	StopIDs  []int // tokens that end a sample
+	MaxBatch int   // rows per prefill call; 0 means all prompts at once
 }
 
 // Sample is one generated continuation.
@@ -49,8 +52,8 @@ type Model interface {
 }
 
 // Generate samples p.N continuations of each prompt. Samples come back ordered by prompt, then
-// by sample index. Each sample draws from its own random stream derived from (Seed, prompt,
-// index), so results do not depend on batching.
+// by sample index. Sample j of prompt i draws from its own random stream, that of the seed
+// Seeds[i]+j, so which tokens are drawn does not depend on batching.
 func Generate(m Model, vocab int, prompts [][]int, p Params) ([]Sample, error) {
 	if p.N < 1 {
 		return nil, fmt.Errorf("generate: n must be at least 1, got %d", p.N)
@@ -60,6 +63,9 @@ func Generate(m Model, vocab int, prompts [][]int, p Params) ([]Sample, error) {
 	}
 	if p.Temperature < 0 || p.TopP < 0 || p.TopP > 1 || p.TopK < 0 {
 		return nil, fmt.Errorf("generate: invalid sampling parameters (temperature %g, top-p %g, top-k %d)", p.Temperature, p.TopP, p.TopK)
+	}
+	if p.Seeds != nil && len(p.Seeds) != len(prompts) {
+		return nil, fmt.Errorf("generate: %d seeds for %d prompts", len(p.Seeds), len(prompts))
 	}
 	for i, pr := range prompts {
 		if len(pr) == 0 {
@@ -111,7 +117,7 @@ func generateChunk(m Model, vocab int, prompts [][]int, offset int, p Params) ([
 			rows = append(rows, &row{
 				sample: s,
 				mask:   slices.Clone(batch.Mask[i*batch.T : (i+1)*batch.T]),
-				rng:    rand.New(rand.NewPCG(p.Seed, uint64(offset+i)<<20|uint64(j))),
+				rng:    SampleRand(p.promptSeed(offset+i) + uint64(j)),
 			})
 			share = append(share, i)
 		}
@@ -183,6 +189,33 @@ func generateChunk(m Model, vocab int, prompts [][]int, offset int, p Params) ([
 		}
 	}
 	return samples, nil
+}
+
+// PromptSeed is the seed of prompt i's first sample when Params.Seeds is not set. It is
+// below 2^62, so that the seeds of a prompt's samples (PromptSeed+j) fit the signed 64-bit
+// seed of inference engines' HTTP requests.
+func PromptSeed(seed uint64, prompt int) uint64 {
+	return splitMix(seed^splitMix(uint64(prompt)+1)) >> 2
+}
+
+// SampleRand is the random stream of one sample's seed.
+func SampleRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(splitMix(seed), splitMix(^seed)))
+}
+
+func (p Params) promptSeed(prompt int) uint64 {
+	if p.Seeds != nil {
+		return p.Seeds[prompt]
+	}
+	return PromptSeed(p.Seed, prompt)
+}
+
+// splitMix is the finaliser of SplitMix64: consecutive inputs give unrelated outputs.
+func splitMix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // sampleToken draws the next token from logits and returns it with its log-probability under

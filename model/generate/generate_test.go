@@ -149,3 +149,48 @@ func TestNucleusIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedsReproduceOnePromptAlone: a prompt generated alone with Seeds = {PromptSeed(seed, i)}
+// draws the same tokens as prompt i of a call with Seed = seed, and with one sample per row and
+// Seeds[r] = PromptSeed(seed, i)+j, row r draws sample j's tokens: the seed carried by an HTTP
+// request is enough to reproduce a sample.
+func TestSeedsReproduceOnePromptAlone(t *testing.T) {
+	m := tinyModel(t)
+	prompts := [][]int{{1, 2, 3}, {4}, {5, 6, 7, 8, 9}}
+	p := Params{N: 3, MaxNewTokens: 7, Temperature: 1, Seed: 7, StopIDs: []int{0, 28}}
+	all, err := Generate(m, 29, prompts, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range prompts {
+		one := p
+		one.Seeds = []uint64{PromptSeed(p.Seed, i)}
+		got, err := Generate(m, 29, prompts[i:i+1], one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range got {
+			if want := all[i*p.N+j]; !reflect.DeepEqual(got[j].IDs, want.IDs) || got[j].StopID != want.StopID {
+				t.Errorf("prompt %d sample %d alone: %v stop %d, in the batch %v stop %d", i, j, got[j].IDs, got[j].StopID, want.IDs, want.StopID)
+			}
+		}
+		rows := p
+		rows.N = 1
+		rows.Seeds = []uint64{PromptSeed(p.Seed, i), PromptSeed(p.Seed, i) + 1, PromptSeed(p.Seed, i) + 2}
+		got, err = Generate(m, 29, [][]int{prompts[i], prompts[i], prompts[i]}, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range got {
+			if want := all[i*p.N+j]; !reflect.DeepEqual(got[j].IDs, want.IDs) {
+				t.Errorf("prompt %d sample %d as a row of its own: %v, want %v", i, j, got[j].IDs, want.IDs)
+			}
+		}
+	}
+	if _, err := Generate(m, 29, prompts, Params{N: 1, MaxNewTokens: 2, Seeds: []uint64{1}}); err == nil {
+		t.Error("one seed for three prompts was accepted")
+	}
+	if s := PromptSeed(^uint64(0), 1<<40); s >= 1<<62 {
+		t.Errorf("PromptSeed %d is not below 2^62", s)
+	}
+}
