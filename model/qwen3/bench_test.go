@@ -13,10 +13,32 @@ import (
 	"ltecli/weights"
 )
 
-// midConfig is the benchmark model of the issue: 103M parameters, tied, Qwen3's vocabulary.
+// The benchmarks run the 103M model below on the CPU. LTECLI_BENCH_MODEL=0.6b runs a
+// Qwen3-0.6B-shaped model instead, and LTECLI_BENCH_PROVIDER=cuda runs on the GPU (the check
+// of scripts/gpu-check.sh).
+
+// midConfig is the benchmark model: 103M parameters, tied, Qwen3's vocabulary.
 func midConfig() Config {
+	if os.Getenv("LTECLI_BENCH_MODEL") == "0.6b" {
+		return Config{ModelType: "qwen3", VocabSize: 151936, HiddenSize: 1024, IntermediateSize: 3072, NumHiddenLayers: 28,
+			NumAttentionHeads: 16, NumKeyValueHeads: 8, HeadDim: 128, RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+	}
 	return Config{ModelType: "qwen3", VocabSize: 151936, HiddenSize: 512, IntermediateSize: 1536, NumHiddenLayers: 8,
 		NumAttentionHeads: 8, NumKeyValueHeads: 4, HeadDim: 64, RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+}
+
+// benchOptions are the engine options of the benchmarks: the provider of
+// LTECLI_BENCH_PROVIDER, and a per-graph profile with LTECLI_PROFILE=1.
+func benchOptions() Options {
+	var opts Options
+	if p := os.Getenv("LTECLI_BENCH_PROVIDER"); p != "" {
+		opts.Session = ort.DefaultSessionConfig()
+		opts.Session.Provider = ort.Provider(p)
+	}
+	if os.Getenv("LTECLI_PROFILE") != "" {
+		opts.Profile = &Profile{}
+	}
+	return opts
 }
 
 func midModel(b *testing.B) *Model {
@@ -37,11 +59,7 @@ func midModel(b *testing.B) *Model {
 			}
 		}
 	}
-	var opts Options
-	if os.Getenv("LTECLI_PROFILE") != "" {
-		opts.Profile = &Profile{}
-	}
-	m := New(cfg, s, opts)
+	m := New(cfg, s, benchOptions())
 	b.Cleanup(func() { m.Close() })
 	return m
 }
@@ -121,7 +139,7 @@ func BenchmarkSetup(b *testing.B) {
 	cfg := midConfig()
 	params := midModel(b).Params
 	for i := 0; i < b.N; i++ {
-		m := New(cfg, params, Options{})
+		m := New(cfg, params, benchOptions())
 		if err := m.Prepare(); err != nil {
 			b.Fatal(err)
 		}

@@ -34,12 +34,21 @@ const (
 	headBudget = 1 << 25
 )
 
+// budget scales a working-set budget to the device: a GPU's memory holds 8 times more, and
+// fewer, larger calls keep it busy.
+func (m *Model) budget(n int) int {
+	if m.dev != nil && m.dev.Provider() != ort.CPU {
+		return 8 * n
+	}
+	return n
+}
+
 // queryBlock returns the number of queries per attention block for S keys.
 func (m *Model) queryBlock(T, S int) int {
 	if m.opts.QueryBlock > 0 {
 		return min(T, m.opts.QueryBlock)
 	}
-	return max(1, min(T, attentionBudget/(m.Config.NumAttentionHeads*max(S, 1))))
+	return max(1, min(T, m.budget(attentionBudget)/(m.Config.NumAttentionHeads*max(S, 1))))
 }
 
 // headChunk returns the number of tokens per head chunk.
@@ -47,7 +56,7 @@ func (m *Model) headChunk() int {
 	if m.opts.HeadChunk > 0 {
 		return m.opts.HeadChunk
 	}
-	return max(1, headBudget/m.Config.VocabSize)
+	return max(1, m.budget(headBudget)/m.Config.VocabSize)
 }
 
 // Profile accumulates the wall time and calls of each engine graph (Options.Profile).
