@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ltecli/lte"
+	"ltecli/lte/eval"
+	"ltecli/weights"
+)
+
+// The tests of this file play what a careless or hostile user does to each command and
+// assert the exact outcome: the exit status, the key words of the one-line message, and
+// that the run directory still reads back (metrics, samples, latest checkpoint).
+
+// hostileCase is one invocation: setup prepares files (it may return extra arguments),
+// then the command runs with args; code and the words of want are expected on stderr.
+type hostileCase struct {
+	name  string
+	setup func(t *testing.T, dir string) []string
+	args  []string
+	stdin string
+	code  int
+	want  []string
+	check func(t *testing.T, dir string, stdout string)
+}
+
+// playCases runs each case in a fresh folder, with "DIR" in args replaced by it.
+func playCases(t *testing.T, cases []hostileCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var extra []string
+			if c.setup != nil {
+				extra = c.setup(t, dir)
+			}
+			args := make([]string, 0, len(c.args)+len(extra))
+			for _, a := range append(append([]string(nil), c.args...), extra...) {
+				args = append(args, strings.ReplaceAll(a, "DIR", dir))
+			}
+			code, stdout, stderr := capture(t, c.stdin, args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, c.code, stderr)
+			}
+			last := lastLine(stderr)
+			for _, w := range c.want {
+				if !strings.Contains(last, w) {
+					t.Errorf("message %q lacks %q", last, w)
+				}
+			}
+			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
+				t.Errorf("stack trace on stderr:\n%s", stderr)
+			}
+			if c.check != nil {
+				c.check(t, dir, stdout)
+			}
+		})
+	}
+}
+
+// lastLine is the last non-empty line of s: the error message of a failed command.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestGuardTurnsPanicsIntoErrors(t *testing.T) {
+	err := guard(func() error {
+		var s []int
+		_ = s[len(os.Args)+5]
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "internal error in ltecli/cli.TestGuardTurnsPanicsIntoErrors") || !strings.Contains(err.Error(), "index out of range") {
+		t.Fatalf("error %v", err)
+	}
+	want := errors.New("plain")
+	if err := guard(func() error { return want }); err != want {
+		t.Fatalf("error %v, want the function's own", err)
+	}
+}
+
+// TestConfigFileHostile plays --config files: misspelt keys, keys of another command, empty
+// and malformed files, and a good one.
+func TestConfigFileHostile(t *testing.T) {
+	cfg := func(content string) func(t *testing.T, dir string) []string {
+		return func(t *testing.T, dir string) []string {
+			return []string{"--config", writeFile(t, filepath.Join(dir, "c.json"), content)}
+		}
+	}
+	playCases(t, []hostileCase{
+		{name: "misspelt key", setup: cfg(`{"group_szie": 4}`), args: []string{"run", "--out", "DIR/run"}, code: 2,
+			want: []string{"c.json", `unknown key "group_szie"`, `did you mean "group_size"`}, check: noRunDir},
+		{name: "key of another command", setup: cfg(`{"n": 4, "steps": 2}`), args: []string{"run", "--out", "DIR/run"}, code: 2,
+			want: []string{`unknown key "n"`, "ltecli run"}, check: noRunDir},
+		{name: "empty file", setup: cfg(""), args: []string{"run", "--out", "DIR/run"}, code: 2,
+			want: []string{"c.json is empty", "JSON object"}, check: noRunDir},
+		{name: "malformed", setup: cfg(`{"steps": 2`), args: []string{"run", "--out", "DIR/run"}, code: 2,
+			want: []string{"c.json is not a JSON object"}, check: noRunDir},
+		{name: "two objects", setup: cfg(`{"steps": 2} {"steps": 3}`), args: []string{"run", "--out", "DIR/run"}, code: 2,
+			want: []string{"more than one JSON value"}, check: noRunDir},
+		{name: "eval keys with a list", setup: cfg(`{"k": [1, 2], "json": true}`), args: []string{"eval"}, code: 1,
+			want: []string{"give --model DIR"}},
+		{name: "verify with a good file", setup: cfg(`{"threads": 1}`), args: []string{"verify"}, stdin: `{"response": "\\boxed{2}", "gold": "2"}` + "\n", code: 0,
+			check: func(t *testing.T, _ string, out string) {
+				if !strings.Contains(out, `"correct":true`) {
+					t.Errorf("stdout %q", out)
+				}
+			}},
+	})
+}
+
+// noRunDir checks that a refused command left no run directory behind.
+func noRunDir(t *testing.T, dir string, _ string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "run")); err == nil {
+		t.Errorf("a refused command created %s", filepath.Join(dir, "run"))
+	}
+}
+
+var _ = fmt.Sprintf
+var _ = lte.MetricsFile
+var _ = eval.ResultsFile
+var _ = weights.F32
