@@ -137,3 +137,56 @@ var _ = fmt.Sprintf
 var _ = lte.MetricsFile
 var _ = eval.ResultsFile
 var _ = weights.F32
+
+// TestFlagsCheckedBeforeWork plays flag values that cannot work: each is refused with exit
+// status 2, naming the flag, before any file is written.
+func TestFlagsCheckedBeforeWork(t *testing.T) {
+	run := func(flags ...string) []string { return append([]string{"run", "--out", "DIR/run"}, flags...) }
+	var cases []hostileCase
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{run("--top-p", "2"), []string{"top-p", "(0, 1]", "got 2"}},
+		{run("--top-p", "0"), []string{"top-p", "(0, 1]"}},
+		{run("--weight-decay=-1"), []string{"weight decay", "-1"}},
+		{run("--val-n=-1"), []string{"--val-n -1"}},
+		{run("--val-n", "0"), []string{"--val-n 0", "leave the flag out"}},
+		{run("--temperature", "NaN"), []string{"temperature", "NaN"}},
+		{run("--temperature", "0"), []string{"temperature", "positive"}},
+		{run("--lr", "NaN"), []string{"--lr NaN", "finite"}},
+		{run("--lr", "+Inf"), []string{"--lr +Inf", "finite"}},
+		{run("--lr", "0"), []string{"--lr 0", "positive", "leave the flag out"}},
+		{run("--kl-coef", "NaN"), []string{"--kl-coef NaN"}},
+		{run("--steps", "0"), []string{"--steps 0", "leave the flag out", "100"}},
+		{run("--steps=-3"), []string{"steps", "-3"}},
+		{run("--max-tokens", "0"), []string{"--max-tokens 0", "leave the flag out"}},
+		{run("--val-every", "0"), []string{"--val-every 0"}},
+		{run("--val-k", "1,0"), []string{"--val-k", `"0" is not a positive integer`}},
+		{run("--val-temperature=-1"), []string{"--val-temperature -1"}},
+		{run("--group-size", "1"), []string{"group size must be at least 2"}},
+		{run("--buffer-mode", "window=0"), []string{"window=N needs N >= 1"}},
+		{run("--buffer-max", "0"), []string{"buffer max"}},
+		{run("--dual-clip", "0.5"), []string{"dual_clip must exceed 1"}},
+		{run("--compare", "grpo,gpro"), []string{"--compare gpro", "unknown algorithm"}},
+		{run("--resume", "--compare", "grpo"), []string{"--resume with --compare"}},
+		{run("--schedule", "cosine", "--warmup", "200"), []string{"total steps 100 must exceed warm-up steps 200"}},
+		{run("--threads=-2"), []string{"--threads -2"}},
+		{[]string{"eval", "--rescore", "DIR/none.jsonl"}, []string{"none.jsonl"}},
+		{[]string{"eval", "--n", "0"}, []string{"--n 0"}},
+		{[]string{"eval", "--top-p", "1.5"}, []string{"--top-p 1.5"}},
+		{[]string{"eval", "--k", "1,0"}, []string{"--k 0"}},
+		{[]string{"eval", "--temperature", "NaN"}, []string{"--temperature NaN"}},
+		{[]string{"generate", "--model", "DIR", "--prompt", "x", "--top-p", "2"}, []string{"--top-p 2"}},
+		{[]string{"generate", "--model", "DIR", "--prompt", "x", "--max-tokens", "0"}, []string{"--max-tokens 0"}},
+		{[]string{"sft", "--model", "DIR", "--data", "DIR/d.jsonl", "--out", "DIR/run", "--lr=-1"}, []string{"--lr -1"}},
+		{[]string{"sft", "--model", "DIR", "--data", "DIR/d.jsonl", "--out", "DIR/run", "--batch-size", "0"}, []string{"--batch-size 0"}},
+	} {
+		cases = append(cases, hostileCase{name: strings.Join(c.args, " "), args: c.args, code: 2, want: c.want, check: noRunDir,
+			setup: func(t *testing.T, dir string) []string {
+				writeFile(t, filepath.Join(dir, "d.jsonl"), `{"prompt": "a", "response": "b"}`+"\n")
+				return nil
+			}})
+	}
+	playCases(t, cases)
+}

@@ -118,14 +118,7 @@ type runSetup struct {
 func (c *RunCmd) Run(g *Globals) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	algos := []string{c.Algo}
-	if c.Compare != "" {
-		for _, a := range strings.Split(c.Compare, ",") {
-			if a = strings.TrimSpace(a); a != "" && a != c.Algo {
-				algos = append(algos, a)
-			}
-		}
-	}
+	algos := c.algos()
 	var summaries []runSummary
 	for _, algo := range algos {
 		dir := c.Out
