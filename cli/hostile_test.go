@@ -44,13 +44,20 @@ func playCases(t *testing.T, cases []hostileCase) {
 				args = append(args, strings.ReplaceAll(a, "DIR", dir))
 			}
 			code, stdout, stderr := capture(t, c.stdin, args...)
+			if os.Getenv("LTECLI_TEST_SHOW") != "" {
+				t.Logf("stderr tail: %s", lastLine(stderr))
+			}
 			if code != c.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, c.code, stderr)
 			}
-			last := lastLine(stderr)
+			// A failure's message is the last line; a success's notes may be anywhere.
+			msg := stderr
+			if c.code != 0 {
+				msg = lastLine(stderr)
+			}
 			for _, w := range c.want {
-				if !strings.Contains(last, w) {
-					t.Errorf("message %q lacks %q", last, w)
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q lacks %q", msg, w)
 				}
 			}
 			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
@@ -133,10 +140,57 @@ func noRunDir(t *testing.T, dir string, _ string) {
 	}
 }
 
-var _ = fmt.Sprintf
+// TestEvalHostile plays eval: repeated samples in a rescored file, a locked output folder,
+// a problem longer than the model's context, empty input.
+func TestEvalHostile(t *testing.T) {
+	f := newRunFixture(t)
+	var indexed []string
+	for i, line := range rescoreLines[:4] {
+		indexed = append(indexed, strings.Replace(line, `{`, fmt.Sprintf(`{"index":%d,`, i), 1))
+	}
+	samples := func(lines []string, times int) func(t *testing.T, dir string) []string {
+		return func(t *testing.T, dir string) []string {
+			text := strings.Repeat(strings.Join(lines, "\n")+"\n", times)
+			return []string{"--rescore", writeFile(t, filepath.Join(dir, "s.jsonl"), text)}
+		}
+	}
+	bench := func(question string) func(t *testing.T, dir string) []string {
+		return func(t *testing.T, dir string) []string {
+			p := writeFile(t, filepath.Join(dir, "b.jsonl"), fmt.Sprintf(`{"id": "b1", "problem": "1+1?", "answer": "2"}`+"\n"+`{"id": "b2", "problem": %q, "answer": "2"}`+"\n", question))
+			return []string{"--model", f.model, "--bench", "mini=" + p, "--out", filepath.Join(dir, "out"), "--n", "2", "--k", "1,2", "--max-tokens", "4", "--threads", "1"}
+		}
+	}
+	evalDone := func(t *testing.T, dir, out string) {
+		raw, err := os.ReadFile(filepath.Join(dir, "out", eval.ResultsFile))
+		if err != nil || !strings.Contains(string(raw), `"mini"`) {
+			t.Errorf("results.json: %v %s", err, raw)
+		}
+		if s, _, err := eval.ReadSamples(filepath.Join(dir, "out", eval.SamplesFile)); err != nil || len(s) != 4 {
+			t.Errorf("samples: %d, %v", len(s), err)
+		}
+	}
+	playCases(t, []hostileCase{
+		{name: "rescore", setup: samples(indexed, 1), args: []string{"eval", "--k", "1"}, code: 0},
+		{name: "rescore a file concatenated with itself", setup: samples(indexed, 2), args: []string{"eval", "--k", "1"}, code: 1,
+			want: []string{"s.jsonl", "sample 0 of problem aime24/60 appears twice (records 1 and 5)", "concatenated"}},
+		{name: "rescore an unindexed file concatenated with itself", setup: samples(rescoreLines, 2), args: []string{"eval", "--k", "1"}, code: 0,
+			want: []string{"warning", "holds 17 records identical to earlier ones"}},
+		{name: "rescore an empty file", setup: samples(nil, 0), args: []string{"eval"}, code: 1, want: []string{"holds no samples"}},
+		{name: "evaluate", setup: bench("2+2?"), args: []string{"eval"}, code: 0, check: evalDone},
+		{name: "another process holds the output folder", setup: func(t *testing.T, dir string) []string {
+			l, err := weights.LockDir(filepath.Join(dir, "out"), "evaluation folder")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Unlock() })
+			return bench("2+2?")(t, dir)
+		}, args: []string{"eval"}, code: 1, want: []string{"evaluation folder", "in use by another ltecli", fmt.Sprintf("pid %d", os.Getpid())}},
+		{name: "a problem longer than the context", setup: bench(strings.Repeat("apples and pears ", 20000)), args: []string{"eval"}, code: 1,
+			want: []string{"benchmark mini", `problem "b2"`, "context of 512 tokens"}},
+	})
+}
+
 var _ = lte.MetricsFile
-var _ = eval.ResultsFile
-var _ = weights.F32
 
 // TestFlagsCheckedBeforeWork plays flag values that cannot work: each is refused with exit
 // status 2, naming the flag, before any file is written.
