@@ -229,8 +229,15 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 			}
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s at step %d from %s\n", dir, t.Step, ckpt)
-	} else if rd, err = lte.CreateRunDir(dir, setup); err != nil {
-		return runSummary{}, err
+	} else {
+		if plan.restart {
+			if err := lte.ClearUncheckpointedRun(dir); err != nil {
+				return runSummary{}, err
+			}
+		}
+		if rd, err = lte.CreateRunDir(dir, setup); err != nil {
+			return runSummary{}, err
+		}
 	}
 	defer rd.Close()
 	in.where = func() string {

@@ -64,6 +64,7 @@ func (l *runLock) release() {
 // there.
 type runPlan struct {
 	resume  bool
+	restart bool // the run there never checkpointed: its files are cleared first
 	rewrite bool // run_config.json is written again, with the changes recorded
 	setup   runSetup
 }
@@ -135,6 +136,7 @@ func planRun(dir string, setup runSetup, resume, allowChanges bool) (runPlan, er
 	}
 	if !hasCkpt {
 		fmt.Fprintf(os.Stderr, "%s holds a run that stopped before its first checkpoint: starting it again from step 0\n", dir)
+		plan.restart = true
 		return plan, nil
 	}
 	plan.resume = true

@@ -36,6 +36,11 @@ type SFTCmd struct {
 func (c *SFTCmd) Run(g *Globals) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	lock, err := lockDir(c.Out, "sft folder")
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	examples, err := lte.LoadSFT(c.Data)
 	if err != nil {
 		return err

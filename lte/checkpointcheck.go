@@ -158,6 +158,21 @@ func CleanStale(dir string) ([]string, error) {
 	return stale, errors.Join(errs...)
 }
 
+// ClearUncheckpointedRun removes the files of a run that stopped before its first
+// checkpoint (configuration, metrics, samples), so that it can start again; there is nothing
+// to resume from. A run with a checkpoint is refused. The caller holds the lock.
+func ClearUncheckpointedRun(dir string) error {
+	if ckpts := checkpoints(dir); len(ckpts) > 0 {
+		return fmt.Errorf("%s holds checkpoint %s: resume it instead", dir, filepath.Base(ckpts[len(ckpts)-1]))
+	}
+	for _, name := range []string{MetricsFile, SamplesFile, ConfigFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // NonFiniteError stops a run whose loss, gradient norm or parameters are no longer finite.
 type NonFiniteError struct {
 	Step   int    // the step that produced them

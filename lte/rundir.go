@@ -48,12 +48,11 @@ type RunDir struct {
 	enc     *zstd.Encoder
 }
 
-// CreateRunDir starts a new run in dir, refusing one that already holds a run with a
-// checkpoint. A run that never reached its first checkpoint is started again: its metrics
-// and samples are emptied. The caller holds the directory's lock.
+// CreateRunDir starts a new run in dir, refusing one that already holds a run (a run that
+// never reached its first checkpoint can be cleared with ClearUncheckpointedRun first).
 func CreateRunDir(dir string, cfg any) (*RunDir, error) {
-	if ckpts := checkpoints(dir); len(ckpts) > 0 {
-		return nil, fmt.Errorf("%s already holds a run (checkpoint %s): pass --resume to continue it, or choose another --out", dir, filepath.Base(ckpts[len(ckpts)-1]))
+	if _, err := os.Stat(filepath.Join(dir, MetricsFile)); err == nil {
+		return nil, fmt.Errorf("%s already holds a run: pass --resume to continue it, or choose another --out", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

@@ -116,6 +116,12 @@ func TestStaleTemporariesAndRestart(t *testing.T) {
 			t.Errorf("%s survived", p)
 		}
 	}
+	if _, err := CreateRunDir(dir, tinyConfig(AlgoLTE)); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+		t.Fatalf("creating a run over one: %v", err)
+	}
+	if err := ClearUncheckpointedRun(dir); err != nil {
+		t.Fatal(err)
+	}
 	rd, err = CreateRunDir(dir, tinyConfig(AlgoLTE))
 	if err != nil {
 		t.Fatalf("restarting a run without checkpoint: %v", err)
