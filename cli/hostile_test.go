@@ -244,3 +244,46 @@ func TestFlagsCheckedBeforeWork(t *testing.T) {
 	}
 	playCases(t, cases)
 }
+
+// TestOtherCommandsHostile plays the other commands with missing, malformed and oversized
+// input: each fails with one line naming the problem, or, for input that is only large,
+// answers correctly.
+func TestOtherCommandsHostile(t *testing.T) {
+	f := newRunFixture(t)
+	boxes := strings.Repeat(`\\boxed{}`, 22000) + `\\boxed{7}`
+	fragment := func(t *testing.T, dir string) []string {
+		writeFile(t, filepath.Join(dir, "run", lte.MetricsFile), `{"step":1,"reward_mean":0.5}`+"\n"+`{"step":2,"reward_mean":0.7}`+"\n"+`{"step":3,"rew`)
+		return nil
+	}
+	sftData := func(content string) func(t *testing.T, dir string) []string {
+		return func(t *testing.T, dir string) []string {
+			return []string{"--data", writeFile(t, filepath.Join(dir, "d.jsonl"), content)}
+		}
+	}
+	playCases(t, []hostileCase{
+		{name: "verify 22,000 empty boxes", args: []string{"verify"}, stdin: fmt.Sprintf(`{"response": %q, "gold": "7"}`+"\n", boxes), code: 0,
+			check: func(t *testing.T, _ string, out string) {
+				if !strings.Contains(out, `"correct":true`) {
+					t.Errorf("stdout %q", out)
+				}
+			}},
+		{name: "verify garbage", args: []string{"verify"}, stdin: "garbage\n", code: 1, want: []string{"line 1", "JSON object"}},
+		{name: "tokenize a number", args: []string{"tokenize", "--model", f.model}, stdin: `{"text": 5}` + "\n", code: 1, want: []string{"stdin line 1", `want {"text": "..."}`}},
+		{name: "inspect a missing folder", args: []string{"inspect", "--model", "DIR/none"}, code: 1, want: []string{"config.json", "no such file"}},
+		{name: "generate beyond the context", args: []string{"generate", "--model", f.model, "--prompt", strings.Repeat("word ", 200), "--max-tokens", "100"}, code: 1,
+			want: []string{"the prompt is 1000 tokens", "context of 512 tokens"}},
+		{name: "plot a missing run", args: []string{"plot", "DIR/none", "--out", "DIR/plots"}, code: 1, want: []string{"none", "metrics.jsonl"}},
+		{name: "plot a run with a cut metrics line", setup: fragment, args: []string{"plot", "DIR/run", "--out", "DIR/plots"}, code: 0,
+			check: func(t *testing.T, dir, _ string) {
+				if pngs, _ := filepath.Glob(filepath.Join(dir, "plots", "*.png")); len(pngs) == 0 {
+					t.Error("no plot written")
+				}
+			}},
+		{name: "table of a missing run", args: []string{"table", "--run", "A=DIR/none"}, code: 1, want: []string{"run A", "no such file"}},
+		{name: "sft while another process holds the folder", setup: func(t *testing.T, dir string) []string {
+			holdLock(t, dir)
+			return sftData(`{"prompt": "a", "response": "b"}`+"\n")(t, dir)
+		}, args: []string{"sft", "--model", f.model, "--out", "DIR/run"}, code: 1, want: []string{"sft folder", "in use by another ltecli"}},
+		{name: "sft with an empty data file", setup: sftData(""), args: []string{"sft", "--model", f.model, "--out", "DIR/run"}, code: 1, want: []string{"d.jsonl"}, check: noRunDir},
+	})
+}
