@@ -87,6 +87,13 @@ func (c *EvalCmd) rescore() (eval.Results, error) {
 	if len(samples) == 0 {
 		return eval.Results{}, fmt.Errorf("eval: %s holds no samples", c.Rescore)
 	}
+	identical, err := eval.CheckDuplicates(samples)
+	if err != nil {
+		return eval.Results{}, fmt.Errorf("eval: %s: %w", c.Rescore, err)
+	}
+	if identical > 0 {
+		fmt.Fprintf(os.Stderr, "eval: warning: %s holds %d records identical to earlier ones (same problem and response, no sample index): if the file repeats samples, Pass@k counts them twice\n", c.Rescore, identical)
+	}
 	return eval.Aggregate(eval.Rescore(samples, verifyCheck), c.K)
 }
 
@@ -111,6 +118,16 @@ func (c *EvalCmd) generate(g *Globals) (eval.Results, error) {
 	if err != nil {
 		return eval.Results{}, err
 	}
+	for _, b := range benches {
+		if err := checkPromptLengths(c.Model, tok, tmpl, b.Problems, c.MaxTokens, "benchmark "+b.Name); err != nil {
+			return eval.Results{}, err
+		}
+	}
+	lock, err := lockDir(c.Out, "evaluation folder")
+	if err != nil {
+		return eval.Results{}, err
+	}
+	defer lock.release()
 	cfg, err := qwen3.LoadConfig(c.Model)
 	if err != nil {
 		return eval.Results{}, err

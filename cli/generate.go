@@ -48,6 +48,9 @@ func (c *GenerateCmd) Run(g *Globals) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("the prompt encodes to no tokens")
 	}
+	if ctx := m.Config.MaxPositionEmbeddings; ctx > 0 && len(ids)+c.MaxTokens > ctx {
+		return fmt.Errorf("the prompt is %d tokens; with --max-tokens %d it does not fit in the model's context of %d tokens (max_position_embeddings)", len(ids), c.MaxTokens, ctx)
+	}
 	samples, err := generate.Generate(m, m.Config.VocabSize, [][]int{ids}, generate.Params{
 		N: c.N, MaxNewTokens: c.MaxTokens, Temperature: c.Temperature, TopP: c.TopP, TopK: c.TopK,
 		Seed: c.Seed, StopIDs: generate.StopIDs(m.Config, tok, c.Model),

@@ -43,37 +43,47 @@ type CLI struct {
 	TinyModel TinyModelCmd `cmd:"" name:"tiny-model" help:"Rebuild the embedded default model (task, tokenizer, SFT) from scratch."`
 }
 
-// Main parses args, runs the chosen command and returns the process exit code.
-// Errors are printed as one line on stderr; panics do not escape as stack traces.
-func Main(args []string) int {
-	var root CLI
-	parser, err := kong.New(&root,
-		kong.Name("ltecli"),
-		kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
-		kong.UsageOnError(),
-		kong.Configuration(kong.JSON),
-		kong.Bind(&root.Globals),
-	)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ltecli:", err)
+// Main parses args, runs the chosen command and returns the process exit code: 0, 1 for a
+// failed command, 2 for a usage error. Errors are printed as one line on stderr; a panic is
+// turned into such an error, never a stack trace.
+func Main(args []string) (code int) {
+	err := guard(func() error {
+		var root CLI
+		parser, err := kong.New(&root,
+			kong.Name("ltecli"),
+			kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
+			kong.UsageOnError(),
+			kong.Configuration(loadConfigFile),
+			kong.Bind(&root.Globals),
+		)
+		if err != nil {
+			return err
+		}
+		ctx, err := parser.Parse(args)
+		if err != nil {
+			var perr *kong.ParseError
+			if errors.As(err, &perr) {
+				return usageError{err}
+			}
+			return err
+		}
+		return ctx.Run()
+	})
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "ltecli:", err)
+	var u usageError
+	if errors.As(err, &u) {
 		return 2
 	}
-	ctx, err := parser.Parse(args)
-	if err != nil {
-		var perr *kong.ParseError
-		if errors.As(err, &perr) {
-			fmt.Fprintln(os.Stderr, "ltecli:", err)
-			return 2
-		}
-		fmt.Fprintln(os.Stderr, "ltecli:", err)
-		return 1
-	}
-	if err := ctx.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "ltecli:", err)
-		return 1
-	}
-	return 0
+	return 1
 }
+
+// usageError marks an error in the command line: exit status 2.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
 
 // threads resolves the thread count flag: 0 means all cores.
 func (g *Globals) threads() int {

@@ -2,14 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"ltecli/lte"
@@ -24,7 +23,8 @@ import (
 type RunCmd struct {
 	Model   string `name:"model" type:"path" help:"Hugging Face Qwen3 folder (default: the embedded tiny model)."`
 	Out     string `name:"out" type:"path" default:"runs" help:"Run directory (with --compare, the parent of one directory per algorithm)."`
-	Resume  bool   `name:"resume" help:"Continue the run in --out from its latest checkpoint."`
+	Resume  bool   `name:"resume" help:"Continue the run in --out from its latest checkpoint (verified by its checksums), with the settings it was started with."`
+	Allow   bool   `name:"allow-changes" help:"With --resume, accept settings that differ from the run's run_config.json; the differences are recorded there under changes."`
 	Compare string `name:"compare" help:"Also run these algorithms with the same seed and budget, e.g. grpo,grpo-extra, and print a comparison."`
 
 	Train         string `name:"train" type:"path" help:"Training problems (JSONL or Parquet; default: the embedded task's)."`
@@ -119,27 +119,22 @@ type runSetup struct {
 	Backend      string   `json:"backend"`
 	BackendURL   []string `json:"backend_url,omitempty"`
 	RefreshEvery int      `json:"refresh_every,omitempty"`
+	// Changes records the settings changed on resume (--allow-changes), oldest first.
+	Changes []json.RawMessage `json:"changes,omitempty"`
 }
 
 // Run trains one algorithm, or with --compare several, one after the other.
 func (c *RunCmd) Run(g *Globals) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	algos := []string{c.Algo}
-	if c.Compare != "" {
-		for _, a := range strings.Split(c.Compare, ",") {
-			if a = strings.TrimSpace(a); a != "" && a != c.Algo {
-				algos = append(algos, a)
-			}
-		}
-	}
+	in := watchInterrupts(context.Background())
+	defer in.stop()
+	algos := c.algos()
 	var summaries []runSummary
 	for _, algo := range algos {
 		dir := c.Out
 		if len(algos) > 1 {
 			dir = filepath.Join(c.Out, algo)
 		}
-		s, err := c.train(ctx, g, algo, dir)
+		s, err := c.train(in, g, algo, dir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", algo, err)
 		}
@@ -151,7 +146,12 @@ func (c *RunCmd) Run(g *Globals) error {
 	return nil
 }
 
-func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSummary, error) {
+func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary, error) {
+	lock, err := lockRunDir(dir)
+	if err != nil {
+		return runSummary{}, err
+	}
+	defer lock.release()
 	modelDir, trainPath, valPath, err := c.resolveInputs()
 	if err != nil {
 		return runSummary{}, err
@@ -171,6 +171,11 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 	if err := cfg.Validate(); err != nil {
 		return runSummary{}, err
 	}
+	plan, err := planRun(dir, setup, c.Resume, c.Allow)
+	if err != nil {
+		return runSummary{}, err
+	}
+	setup = plan.setup
 	fields := lte.Fields{Question: c.QuestionField, Answer: c.AnswerField}
 	train, err := lte.LoadProblems(trainPath, fields)
 	if err != nil {
@@ -191,6 +196,12 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 	}
 	tmpl, err := tokenizer.FindTemplate(cfg.Template)
 	if err != nil {
+		return runSummary{}, err
+	}
+	if err := checkPromptLengths(modelDir, tok, tmpl, train, cfg.MaxTokens, "training problems"); err != nil {
+		return runSummary{}, err
+	}
+	if err := checkPromptLengths(modelDir, tok, tmpl, val, c.MaxTokens, "validation problems"); err != nil {
 		return runSummary{}, err
 	}
 	m, err := g.loadModel(modelDir)
@@ -221,26 +232,50 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 		sweepGen = &backend.Local{Model: m, Vocab: m.Config.VocabSize, MaxBatch: 64}
 	}
 	var rd *lte.RunDir
-	if c.Resume {
+	if plan.resume {
 		var ckpt string
 		var st lte.RunState
 		if rd, ckpt, st, err = lte.ResumeRunDir(dir); err != nil {
 			return runSummary{}, err
 		}
 		if err := t.Restore(ckpt, st); err != nil {
+			rd.Close()
 			return runSummary{}, err
 		}
+		if len(st.Files) == 0 {
+			fmt.Fprintf(os.Stderr, "note: %s records no checksums (an older ltecli wrote it): its files are not verified\n", ckpt)
+		}
+		if plan.rewrite {
+			if err := writeRunConfig(dir, setup); err != nil {
+				rd.Close()
+				return runSummary{}, err
+			}
+		}
 		fmt.Fprintf(os.Stderr, "resuming %s at step %d from %s\n", dir, t.Step, ckpt)
-	} else if rd, err = lte.CreateRunDir(dir, setup); err != nil {
-		return runSummary{}, err
+	} else {
+		if plan.restart {
+			if err := lte.ClearUncheckpointedRun(dir); err != nil {
+				return runSummary{}, err
+			}
+		}
+		if rd, err = lte.CreateRunDir(dir, setup); err != nil {
+			return runSummary{}, err
+		}
 	}
 	defer rd.Close()
+	in.where = func() string {
+		last := "none yet"
+		if ckpt, err := lte.LatestCheckpoint(dir); err == nil {
+			last = filepath.Base(ckpt)
+		}
+		return fmt.Sprintf(" after step %d; the last checkpoint is %s: continue with --resume --out %s", t.Step, last, dir)
+	}
 	var hooks []lte.Hook
 	if engine != nil {
 		// The engines start from the run's weights (the model, or the checkpoint resumed from)
 		// and get each step's before anything samples from them again.
 		start := modelDir
-		if c.Resume {
+		if plan.resume {
 			if start, err = lte.LatestCheckpoint(dir); err != nil {
 				return runSummary{}, err
 			}
@@ -286,31 +321,35 @@ func (c *RunCmd) train(ctx context.Context, g *Globals, algo, dir string) (runSu
 		if err := validate(0, m0); err != nil {
 			return runSummary{}, err
 		}
-		if err := rd.WriteMetrics(m0); err != nil {
+		if err := in.write(func() error { return rd.WriteMetrics(m0) }); err != nil {
 			return runSummary{}, err
 		}
 	}
 	progress := newProgress(os.Stderr, algo, cfg.Steps, t.Step)
-	t.OnSamples = rd.WriteSamples
+	t.OnSamples = func(step int, rollouts []*lte.Rollout, problems []lte.Problem) error {
+		return in.write(func() error { return rd.WriteSamples(step, rollouts, problems) })
+	}
 	t.Hooks = append(hooks, []lte.Hook{
 		{Name: "validation", Every: c.ValEvery, AtEnd: true, Fn: validate},
 		{Name: "metrics", Every: 1, Fn: func(step int, m lte.Metrics) error {
 			progress.update(step, m)
-			return rd.WriteMetrics(m)
+			return in.write(func() error { return rd.WriteMetrics(m) })
 		}},
-		{Name: "checkpoint", Every: cfg.CheckpointEvery, AtEnd: true, Fn: func(step int, _ lte.Metrics) error {
-			_, err := rd.SaveCheckpoint(step, m.Params, t.Opt, t.Buffer, modelDir, cfg.KeepCheckpoints)
-			return err
+		{Name: "checkpoint", Every: cfg.CheckpointEvery, AtEnd: true, OnStop: true, Fn: func(step int, _ lte.Metrics) error {
+			return in.write(func() error {
+				_, err := rd.SaveCheckpoint(step, m.Params, t.Opt, t.Buffer, modelDir, cfg.KeepCheckpoints)
+				return err
+			})
 		}},
 	}...)
 	start := time.Now()
-	err = t.Run(ctx)
+	err = t.Run(in.ctx)
 	progress.done()
 	if errors.Is(err, context.Canceled) {
 		return runSummary{}, fmt.Errorf("interrupted after step %d; checkpoint written, continue with --resume --out %s", t.Step, dir)
 	}
 	if err != nil {
-		return runSummary{}, err
+		return runSummary{}, explainRunError(err, dir)
 	}
 	sum.Wall = time.Since(start)
 	return sum, nil

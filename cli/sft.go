@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"ltecli/lte"
 	"ltecli/model/qwen3"
@@ -34,8 +32,13 @@ type SFTCmd struct {
 
 // Run trains and writes OUT/model.
 func (c *SFTCmd) Run(g *Globals) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	in := watchInterrupts(context.Background())
+	defer in.stop()
+	lock, err := lockDir(c.Out, "sft folder")
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	examples, err := lte.LoadSFT(c.Data)
 	if err != nil {
 		return err
@@ -72,22 +75,25 @@ func (c *SFTCmd) Run(g *Globals) error {
 	sft.OnStep = func(metrics lte.Metrics) error {
 		step := sft.Step
 		progress.update(step, metrics)
-		if err := rd.WriteMetrics(metrics); err != nil {
+		if err := in.write(func() error { return rd.WriteMetrics(metrics) }); err != nil {
 			return err
 		}
 		if c.Every > 0 && step%c.Every == 0 {
-			_, err := rd.SaveCheckpoint(step, m.Params, sft.Opt, nil, c.Model, 2)
-			return err
+			return in.write(func() error {
+				_, err := rd.SaveCheckpoint(step, m.Params, sft.Opt, nil, c.Model, 2)
+				return err
+			})
 		}
 		return nil
 	}
-	err = sft.Run(ctx)
+	in.where = func() string { return fmt.Sprintf(" after step %d; %s holds no final model", sft.Step, c.Out) }
+	err = sft.Run(in.ctx)
 	progress.done()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	out := filepath.Join(c.Out, "model")
-	if err := qwen3.SaveModel(out, c.Model, m.Params); err != nil {
+	if err := in.write(func() error { return qwen3.SaveModel(out, c.Model, m.Params) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "sft: %d steps on %d examples; model written to %s\n", sft.Step, len(examples), out)

@@ -2,6 +2,7 @@ package lte
 
 import (
 	"fmt"
+	"math"
 
 	"ltecli/optim"
 )
@@ -80,8 +81,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("group size must be at least 2 (GRPO compares samples), got %d", c.GroupSize)
 	case c.MaxTokens < 1:
 		return fmt.Errorf("max tokens must be at least 1, got %d", c.MaxTokens)
-	case c.Temperature <= 0:
-		return fmt.Errorf("training temperature must be positive, got %g", c.Temperature)
+	case !(c.Temperature > 0) || math.IsInf(c.Temperature, 0):
+		return fmt.Errorf("training temperature must be a positive number, got %g", c.Temperature)
+	case !(c.TopP > 0 && c.TopP <= 1):
+		return fmt.Errorf("top-p must be in (0, 1], got %g", c.TopP)
+	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
+		return fmt.Errorf("weight decay must be a finite number >= 0, got %g", c.WeightDecay)
+	case !(c.MaxGradNorm >= 0) || math.IsInf(c.MaxGradNorm, 0):
+		return fmt.Errorf("max grad norm must be a finite number >= 0 (0: no clipping), got %g", c.MaxGradNorm)
+	case c.BufferMax < 1 || c.HintMaxAnswers < 1:
+		return fmt.Errorf("buffer max (%d) and hint max answers (%d) must be at least 1", c.BufferMax, c.HintMaxAnswers)
+	case c.MicroTokens < 0 || c.GenBatch < 0 || c.CheckpointEvery < 0 || c.KeepCheckpoints < 0:
+		return fmt.Errorf("micro tokens (%d), gen batch (%d), checkpoint every (%d) and keep checkpoints (%d) must be >= 0", c.MicroTokens, c.GenBatch, c.CheckpointEvery, c.KeepCheckpoints)
 	case c.PPOEpochs < 1 || c.MiniBatches < 1:
 		return fmt.Errorf("ppo epochs (%d) and mini-batches (%d) must be at least 1", c.PPOEpochs, c.MiniBatches)
 	case c.HintGroupSize < 0:

@@ -56,10 +56,18 @@ func (c LossConfig) Validate() error {
 	default:
 		return fmt.Errorf("loss: unknown KL estimator %q (want k1, k2 or k3)", c.KL)
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"clip_low", c.ClipLow}, {"clip_high", c.ClipHigh}, {"kl_coef", c.KLCoef}, {"entropy_coef", c.EntropyCf}, {"gamma", c.Gamma}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("loss: %s must be a finite number, got %g", f.name, f.v)
+		}
+	}
 	if c.ClipLow < 0 || c.ClipHigh < 0 {
 		return fmt.Errorf("loss: clip bounds must be non-negative (low %g, high %g)", c.ClipLow, c.ClipHigh)
 	}
-	if c.DualClip != nil && *c.DualClip <= 1 {
+	if c.DualClip != nil && !(*c.DualClip > 1 && !math.IsInf(*c.DualClip, 0)) {
 		return fmt.Errorf("loss: dual_clip must exceed 1, got %g", *c.DualClip)
 	}
 	if c.Gamma < 0 {

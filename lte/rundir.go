@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -38,6 +36,8 @@ type RunState struct {
 	MetricsBytes int64           `json:"metrics_bytes"` // length of metrics.jsonl at the checkpoint
 	SamplesBytes int64           `json:"samples_bytes"` // length of samples.jsonl.zst at the checkpoint
 	Buffer       json.RawMessage `json:"replay_buffer"`
+	// Files holds the sha256 of every other file of the checkpoint, checked on resume.
+	Files map[string]string `json:"files,omitempty"`
 }
 
 // RunDir is an open run directory.
@@ -48,7 +48,8 @@ type RunDir struct {
 	enc     *zstd.Encoder
 }
 
-// CreateRunDir starts a new run in dir, refusing one that already holds a run.
+// CreateRunDir starts a new run in dir, refusing one that already holds a run (a run that
+// never reached its first checkpoint can be cleared with ClearUncheckpointedRun first).
 func CreateRunDir(dir string, cfg any) (*RunDir, error) {
 	if _, err := os.Stat(filepath.Join(dir, MetricsFile)); err == nil {
 		return nil, fmt.Errorf("%s already holds a run: pass --resume to continue it, or choose another --out", dir)
@@ -69,21 +70,27 @@ func CreateRunDir(dir string, cfg any) (*RunDir, error) {
 	return openFiles(dir, 0, 0)
 }
 
-// ResumeRunDir reopens dir at its latest checkpoint: metrics and samples written after it are
-// cut off, so that the continued run writes exactly what an uninterrupted run would have.
-// It returns the checkpoint's folder and state.
+// HasRun reports whether dir holds a run, begun or checkpointed.
+func HasRun(dir string) bool {
+	for _, name := range []string{ConfigFile, MetricsFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// HasCheckpoint reports whether dir holds a complete checkpoint.
+func HasCheckpoint(dir string) bool { return len(checkpoints(dir)) > 0 }
+
+// ResumeRunDir reopens dir at its newest checkpoint, after checking the checksums of its
+// files (a damaged one is an error naming the newest good one): metrics and samples written
+// after it are cut off, so that the continued run writes exactly what an uninterrupted run
+// would have. It returns the checkpoint's folder and state. The caller holds the lock.
 func ResumeRunDir(dir string) (*RunDir, string, RunState, error) {
-	ckpt, err := LatestCheckpoint(dir)
+	ckpt, st, _, err := GoodCheckpoint(dir)
 	if err != nil {
 		return nil, "", RunState{}, err
-	}
-	raw, err := os.ReadFile(filepath.Join(ckpt, StateFile))
-	if err != nil {
-		return nil, "", RunState{}, fmt.Errorf("checkpoint %s: %w", ckpt, err)
-	}
-	var st RunState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, "", RunState{}, fmt.Errorf("checkpoint %s: corrupt %s: %w", ckpt, StateFile, err)
 	}
 	r, err := openFiles(dir, st.MetricsBytes, st.SamplesBytes)
 	if err != nil {
@@ -94,20 +101,10 @@ func ResumeRunDir(dir string) (*RunDir, string, RunState, error) {
 
 // LatestCheckpoint returns the newest complete checkpoint folder of a run.
 func LatestCheckpoint(dir string) (string, error) {
-	paths, _ := filepath.Glob(filepath.Join(dir, CheckpointsDir, checkpointGlob))
-	var done []string
-	for _, p := range paths {
-		if strings.HasSuffix(p, ".tmp") || strings.HasSuffix(p, ".old") {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(p, StateFile)); err == nil {
-			done = append(done, p)
-		}
-	}
+	done := checkpoints(dir)
 	if len(done) == 0 {
 		return "", fmt.Errorf("%s has no checkpoint to resume from", dir)
 	}
-	sort.Strings(done)
 	return done[len(done)-1], nil
 }
 
@@ -157,9 +154,17 @@ func (r *RunDir) Close() error {
 	return errors.Join(r.metrics.Close(), r.samples.Close())
 }
 
-// WriteMetrics appends one line to metrics.jsonl.
+// WriteMetrics appends one line to metrics.jsonl. A value that is not a finite number is
+// written as null, which JSON can hold.
 func (r *RunDir) WriteMetrics(m Metrics) error {
-	raw, err := json.Marshal(m)
+	clean := make(Metrics, len(m))
+	for k, v := range m {
+		if x, ok := v.(float64); ok {
+			v = finiteOrNil(x)
+		}
+		clean[k] = v
+	}
+	raw, err := json.Marshal(clean)
 	if err != nil {
 		return err
 	}
@@ -246,51 +251,27 @@ func ReadSamples(path string) ([]SampleRecord, error) {
 
 // SaveCheckpoint writes checkpoints/step-NNNNNN: the model folder (parameters as safetensors
 // with srcModel's config and tokenizer files), the optimizer state and the run state (with
-// buffer, the replay buffer, when not nil), then keeps only the newest keep checkpoints. The
-// folder appears whole or not at all.
+// buffer, the replay buffer, when not nil, and the sha256 of every other file), then keeps
+// only the newest keep checkpoints. The folder appears whole or not at all, and a failed
+// write leaves no temporary folder behind. Parameters that are not all finite are refused:
+// such a checkpoint could only spread them.
 func (r *RunDir) SaveCheckpoint(step int, params *weights.Store, opt *optim.AdamW, buffer *ReplayBuffer, srcModel string, keep int) (string, error) {
+	if name, bad := nonFiniteParam(params); bad {
+		return "", &NonFiniteError{Step: step, What: "parameters", Detail: "first in " + name}
+	}
 	dir := filepath.Join(r.Dir, CheckpointsDir, fmt.Sprintf(checkpointFmt, step))
 	tmp := dir + ".tmp"
-	if err := qwen3.SaveModel(tmp, srcModel, params); err != nil {
-		return "", err
-	}
-	if err := opt.Save(filepath.Join(tmp, OptimizerFile), nil); err != nil {
-		return "", err
-	}
-	var buf json.RawMessage
-	if buffer != nil {
-		var err error
-		if buf, err = json.Marshal(buffer); err != nil {
-			return "", err
-		}
-	}
-	mLen, err := r.metrics.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return "", err
-	}
-	sLen, err := r.samples.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return "", err
-	}
-	st, _ := json.MarshalIndent(RunState{Step: step, MetricsBytes: mLen, SamplesBytes: sLen, Buffer: buf}, "", "  ")
-	if err := weights.WriteAtomic(filepath.Join(tmp, StateFile), func(w io.Writer) error {
-		_, err := w.Write(st)
-		return err
-	}); err != nil {
-		return "", err
+	if err := r.writeCheckpoint(step, tmp, params, opt, buffer, srcModel); err != nil {
+		os.RemoveAll(tmp + ".tmp")
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("writing checkpoint %s: %w", filepath.Base(dir), err)
 	}
 	if err := qwen3.ReplaceDir(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
 		return "", err
 	}
 	if keep > 0 {
-		paths, _ := filepath.Glob(filepath.Join(r.Dir, CheckpointsDir, checkpointGlob))
-		var done []string
-		for _, p := range paths {
-			if filepath.Ext(p) == "" {
-				done = append(done, p)
-			}
-		}
-		sort.Strings(done)
+		done := checkpoints(r.Dir)
 		for len(done) > keep {
 			if err := os.RemoveAll(done[0]); err != nil {
 				return "", err
@@ -299,6 +280,43 @@ func (r *RunDir) SaveCheckpoint(step int, params *weights.Store, opt *optim.Adam
 		}
 	}
 	return dir, nil
+}
+
+// writeCheckpoint writes the files of a checkpoint into the folder tmp.
+func (r *RunDir) writeCheckpoint(step int, tmp string, params *weights.Store, opt *optim.AdamW, buffer *ReplayBuffer, srcModel string) error {
+	if err := qwen3.SaveModel(tmp, srcModel, params); err != nil {
+		return err
+	}
+	if err := opt.Save(filepath.Join(tmp, OptimizerFile), nil); err != nil {
+		return err
+	}
+	var buf json.RawMessage
+	if buffer != nil {
+		var err error
+		if buf, err = json.Marshal(buffer); err != nil {
+			return err
+		}
+	}
+	mLen, err := r.metrics.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	sLen, err := r.samples.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	sums, err := hashFiles(tmp)
+	if err != nil {
+		return err
+	}
+	st, err := json.MarshalIndent(RunState{Step: step, MetricsBytes: mLen, SamplesBytes: sLen, Buffer: buf, Files: sums}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return weights.WriteAtomic(filepath.Join(tmp, StateFile), func(w io.Writer) error {
+		_, err := w.Write(st)
+		return err
+	})
 }
 
 // Restore loads a checkpoint's parameters, optimizer and replay buffer into t.

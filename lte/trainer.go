@@ -17,14 +17,15 @@ import (
 // Metrics is one step's line of metrics.jsonl.
 type Metrics map[string]any
 
-// Hook runs after every Every-th completed step (and, when AtEnd, after the last step). Hooks
-// run in the order they were added: checkpoints, validation and logging hang here instead of
-// in the loop.
+// Hook runs after every Every-th completed step (and, when AtEnd, after the last step; when
+// OnStop, after the step an interrupted run stops at). Hooks run in the order they were
+// added: checkpoints, validation and logging hang here instead of in the loop.
 type Hook struct {
-	Name  string
-	Every int
-	AtEnd bool
-	Fn    func(step int, m Metrics) error
+	Name   string
+	Every  int
+	AtEnd  bool
+	OnStop bool
+	Fn     func(step int, m Metrics) error
 }
 
 // Trainer runs GRPO, GRPO-Extra or LTE on a model.
@@ -118,7 +119,9 @@ func (t *Trainer) Batch(s int) []Problem {
 }
 
 // Run trains until Config.Steps steps are complete or ctx is cancelled; a cancelled run
-// finishes its current step, runs the end hooks and returns ctx's error.
+// finishes its current step, runs the OnStop hooks (not the AtEnd ones: an interrupted run
+// must write what an uninterrupted one writes at that step, plus its checkpoint) and
+// returns ctx's error.
 func (t *Trainer) Run(ctx context.Context) error {
 	for t.Step < t.Config.Steps {
 		m, err := t.TrainStep()
@@ -126,9 +129,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return fmt.Errorf("step %d: %w", t.Step+1, err)
 		}
 		t.Step++
-		last := t.Step == t.Config.Steps || ctx.Err() != nil
+		last, stopping := t.Step == t.Config.Steps, ctx.Err() != nil
 		for _, h := range t.Hooks {
-			if (h.Every > 0 && t.Step%h.Every == 0) || (last && h.AtEnd) {
+			if (h.Every > 0 && t.Step%h.Every == 0) || (last && h.AtEnd) || (stopping && h.OnStop) {
 				if err := h.Fn(t.Step, m); err != nil {
 					return fmt.Errorf("step %d: %s: %w", t.Step, h.Name, err)
 				}
@@ -386,6 +389,10 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			}
 			last, norm = res, n
 		}
+	}
+
+	if err := t.checkFinite(step, last.Loss, norm, skipped); err != nil {
+		return nil, err
 	}
 
 	// 4. Metrics.

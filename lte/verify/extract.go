@@ -75,17 +75,41 @@ type box struct {
 	content    string
 }
 
-var boxCommands = []string{`\boxed`, `\fbox`, `\framebox`}
+var boxCommands = [3]string{`\boxed`, `\fbox`, `\framebox`}
 
-// boxes returns the top-level, non-empty boxes of s in order. An unclosed box takes the rest
-// of s and ends the scan, so the scan is linear in len(s).
+// maxOptionalArg bounds the optional argument of a box command, \framebox[2cm]{...}.
+const maxOptionalArg = 32
+
+// boxes returns the top-level, non-empty boxes of s in order.
 func boxes(s string) []box {
-	var out []box
+	out, _ := scanBoxes(s)
+	return out
+}
+
+// scanBoxes is boxes, also returning the number of bytes it examined. Each command's next
+// occurrence is remembered and searched for again only once the scan has passed it, so a
+// text full of boxes is read a bounded number of times: an unclosed box takes the rest of s
+// and ends the scan, and the work is linear in len(s).
+func scanBoxes(s string) (out []box, scanned int) {
+	var next [3]int // next occurrence of boxCommands[c] from where it was last searched; len(s): none
+	for c := range next {
+		next[c] = -1
+	}
 	for i := 0; i < len(s); {
 		start, name := -1, ""
-		for _, cmd := range boxCommands {
-			if j := strings.Index(s[i:], cmd); j >= 0 && (start < 0 || i+j < start) {
-				start, name = i+j, cmd
+		for c, cmd := range boxCommands {
+			if next[c] < i && next[c] != len(s) {
+				j := strings.Index(s[i:], cmd)
+				if j < 0 {
+					next[c] = len(s)
+					scanned += len(s) - i
+				} else {
+					next[c] = i + j
+					scanned += j + len(cmd)
+				}
+			}
+			if next[c] < len(s) && (start < 0 || next[c] < start) {
+				start, name = next[c], cmd
 			}
 		}
 		if start < 0 {
@@ -97,6 +121,7 @@ func boxes(s string) []box {
 			continue
 		}
 		b, closed := readBox(s, start, k)
+		scanned += b.end - start
 		b.content = unwrapBoxes(b.content)
 		if strings.TrimSpace(b.content) != "" {
 			out = append(out, b)
@@ -106,7 +131,7 @@ func boxes(s string) []box {
 		}
 		i = b.end
 	}
-	return out
+	return out, scanned
 }
 
 // unwrapBoxes removes boxes that wrap the whole content: \boxed{\boxed{5}} holds 5.
@@ -136,7 +161,9 @@ func readBox(s string, start, k int) (box, bool) {
 		k++
 	}
 	if k < len(s) && s[k] == '[' {
-		if j := strings.IndexByte(s[k:], ']'); j >= 0 {
+		// An optional argument ([2cm]) is short: looking further would rescan the text for
+		// every unclosed '['.
+		if j := strings.IndexByte(s[k:min(len(s), k+maxOptionalArg)], ']'); j >= 0 {
 			k += j + 1
 		}
 	}

@@ -97,3 +97,33 @@ func TestMathSegments(t *testing.T) {
 		t.Errorf("mathSegments = %q, want %q", got, want)
 	}
 }
+
+// TestBoxScanIsLinear counts the bytes the box scan examines on texts made of thousands of
+// boxes, empty, filled, unclosed or misspelt: a scan that searched the rest of the text again
+// for each box (n²/16 bytes for 22,000 empty boxes) fails the bound of a few passes.
+func TestBoxScanIsLinear(t *testing.T) {
+	cases := []struct {
+		name  string
+		text  string
+		boxes int
+	}{
+		{"empty boxes", strings.Repeat(`\boxed{}`, 22000), 0},
+		{"filled boxes", strings.Repeat(`\boxed{1} x `, 22000), 22000},
+		{"mixed commands", strings.Repeat(`\fbox{2}\boxed{}\framebox[1cm]{3} `, 8000), 16000},
+		{"unclosed options", strings.Repeat(`\boxed[`, 22000), 1},
+		{"misspelt", strings.Repeat(`\boxedx{1}`, 22000), 0},
+		{"bare arguments", strings.Repeat(`\boxed 7 `, 22000), 22000},
+	}
+	for _, c := range cases {
+		got, scanned := scanBoxes(c.text)
+		if len(got) != c.boxes {
+			t.Errorf("%s: %d boxes, want %d", c.name, len(got), c.boxes)
+		}
+		if limit := 4 * len(c.text); scanned > limit {
+			t.Errorf("%s: scanned %d bytes of a %d-byte text, more than %d", c.name, scanned, len(c.text), limit)
+		}
+	}
+	if v := Verify(strings.Repeat(`\boxed{}`, 22000)+`\boxed{4}`, "4"); !v.Correct {
+		t.Errorf("22,000 empty boxes then \\boxed{4}: %+v", v)
+	}
+}

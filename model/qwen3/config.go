@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 )
@@ -111,7 +112,20 @@ func ParseConfig(raw []byte) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// Validate refuses configurations the model does not compute exactly.
+// sizeLimits bound each size of a config far above any released Qwen3 (hidden 5120, 64
+// layers, vocabulary 151,936), so that a corrupt value is refused before it sizes an
+// allocation and the products of sizes cannot overflow.
+var sizeLimits = map[string]int{
+	"vocab_size": 1 << 22, "hidden_size": 1 << 17, "intermediate_size": 1 << 20,
+	"num_hidden_layers": 1 << 10, "num_attention_heads": 1 << 10, "num_key_value_heads": 1 << 10,
+	"head_dim": 1 << 12,
+}
+
+// maxParams bounds a model's parameter count (2^36, about 69 billion: 275 GB in fp32).
+const maxParams = 1 << 36
+
+// Validate refuses configurations the model does not compute exactly, and sizes no machine
+// could hold.
 func (c Config) Validate() error {
 	if c.ModelType != "" && c.ModelType != "qwen3" {
 		return fmt.Errorf("model_type %q is not supported (want qwen3)", c.ModelType)
@@ -128,6 +142,21 @@ func (c Config) Validate() error {
 		if p.v <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", p.name, p.v)
 		}
+		if limit := sizeLimits[p.name]; p.v > limit {
+			return fmt.Errorf("%s %d is beyond the largest supported, %d: config.json is probably corrupt", p.name, p.v, limit)
+		}
+	}
+	if c.MaxPositionEmbeddings < 0 {
+		return fmt.Errorf("max_position_embeddings must not be negative, got %d", c.MaxPositionEmbeddings)
+	}
+	if n := c.NumParams(); n > maxParams {
+		return fmt.Errorf("the config describes %d parameters, beyond the supported %d: config.json is probably corrupt", n, int64(maxParams))
+	}
+	if !(c.RMSNormEps > 0) || math.IsInf(c.RMSNormEps, 0) {
+		return fmt.Errorf("rms_norm_eps must be a positive number, got %g", c.RMSNormEps)
+	}
+	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
+		return fmt.Errorf("rope_theta must be a positive number, got %g", c.RopeTheta)
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumAttentionHeads, c.NumKeyValueHeads)

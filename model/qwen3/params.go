@@ -3,6 +3,8 @@ package qwen3
 import (
 	"fmt"
 	"slices"
+	"sort"
+	"strings"
 
 	"ltecli/weights"
 )
@@ -76,24 +78,53 @@ func (c Config) ParamSpecs() []weights.Spec {
 
 // LoadParams reads a checkpoint's parameters into a flat fp32 store with c's layout,
 // converting bf16/fp16. A tied model ignores a stored lm_head.weight; an untied one requires it.
-// Every tensor's shape is checked against the config.
+// Every tensor's name and shape is checked against the config before anything is allocated:
+// a missing tensor, a shape the config does not give, or a tensor the config does not use
+// (a 3-layer checkpoint read with num_hidden_layers 1) is an error.
 func LoadParams(c Config, ckpt *weights.Checkpoint) (*weights.Store, error) {
 	specs := c.ParamSpecs()
+	want := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		info, ok := ckpt.Info(s.Name)
+		if !ok {
+			return nil, fmt.Errorf("checkpoint %s has no tensor %q (config.json describes a model the checkpoint does not hold)", ckpt.Dir, s.Name)
+		}
+		if !slices.Equal(info.Shape, s.Shape) {
+			return nil, fmt.Errorf("checkpoint %s: tensor %q has shape %v, config says %v", ckpt.Dir, s.Name, info.Shape, s.Shape)
+		}
+		want[s.Name] = true
+	}
+	var unused []string
+	for _, t := range ckpt.Tensors() {
+		if !want[t.Name] && !ignorable(c, t.Name) {
+			unused = append(unused, t.Name)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		shown := unused[:min(len(unused), 3)]
+		more := ""
+		if len(unused) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(unused)-len(shown))
+		}
+		return nil, fmt.Errorf("checkpoint %s holds %d tensors its config.json does not use (%s%s): config.json (num_hidden_layers %d) does not match the weights",
+			ckpt.Dir, len(unused), strings.Join(shown, ", "), more, c.NumHiddenLayers)
+	}
 	store, err := weights.NewStore(specs)
 	if err != nil {
 		return nil, err
 	}
 	for _, v := range store.Views {
-		info, ok := ckpt.Info(v.Name)
-		if !ok {
-			return nil, fmt.Errorf("checkpoint %s has no tensor %q", ckpt.Dir, v.Name)
-		}
-		if !slices.Equal(info.Shape, v.Shape) {
-			return nil, fmt.Errorf("checkpoint %s: tensor %q has shape %v, config says %v", ckpt.Dir, v.Name, info.Shape, v.Shape)
-		}
 		if err := ckpt.ReadFloat32(v.Name, store.Slice(v)); err != nil {
 			return nil, err
 		}
 	}
 	return store, nil
+}
+
+// ignorable reports whether a stored tensor that is not a parameter carries nothing the
+// model needs: lm_head.weight of a tied model (a copy of the embeddings) and the rotary
+// inverse frequencies some exporters save.
+func ignorable(c Config, name string) bool {
+	return (name == LMHeadName && c.TieWordEmbeddings) || strings.HasSuffix(name, ".rotary_emb.inv_freq")
 }
