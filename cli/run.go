@@ -72,7 +72,7 @@ type RunCmd struct {
 
 	CheckpointEvery int     `name:"checkpoint-every" default:"50" help:"Checkpoint every N steps (and at the end)."`
 	KeepCheckpoints int     `name:"keep-checkpoints" default:"2" help:"Checkpoints kept."`
-	ValEvery        int     `name:"val-every" help:"Validate every N steps (0: only before and after training; 10 on the embedded model)."`
+	ValEvery        int     `name:"val-every" help:"Validate every N steps, and before and after training (default: before and after only; every 10 steps on the embedded model)."`
 	ValN            int     `name:"val-n" help:"Validation samples per problem (default 4; 8 on the embedded model)."`
 	ValK            string  `name:"val-k" help:"Validation Pass@k values (default 1,4; 1,8 on the embedded model)."`
 	ValTemperature  float64 `name:"val-temperature" default:"0.6" help:"Validation sampling temperature."`

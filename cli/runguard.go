@@ -72,7 +72,10 @@ type runPlan struct {
 // Settings that may differ on resume without --allow-changes: they change neither the
 // samples nor the updates of the steps already taken (a longer run, other checkpoint
 // intervals). They are still recorded.
-var resumeFree = map[string]bool{"steps": true, "checkpoint_every": true, "keep_checkpoints": true}
+var resumeFree = map[string]bool{"steps": true, "checkpoint_every": true, "keep_checkpoints": true,
+	// Where the inference engines run does not change the computation: a resumed run may
+	// point at engines restarted elsewhere.
+	"backend_url": true}
 
 // planRun decides, under the lock, how dir is opened for a run with setup. A directory
 // without a run starts one (--resume is refused: nothing to continue). A run that never

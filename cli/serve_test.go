@@ -33,7 +33,7 @@ func startServe(t *testing.T, cmd ServeCmd) *serving {
 // validates (before and after training) through the same generator as the rollouts.
 func runArgs(out string, steps string, extra ...string) []string {
 	return append([]string{"run", "--out", out, "--steps", steps, "--batch-problems", "4", "--group-size", "4",
-		"--checkpoint-every", "1", "--keep-checkpoints", "5", "--val-every", "0", "--val-n", "2", "--val-k", "1,2", "--val-limit", "8",
+		"--checkpoint-every", "1", "--keep-checkpoints", "5", "--val-every", "100", "--val-n", "2", "--val-k", "1,2", "--val-limit", "8",
 		"--temperature", "1", "--seed", "3"}, extra...)
 }
 
