@@ -127,9 +127,10 @@ func benchTrain(b *testing.B, rows, length int) {
 	}
 }
 
-// BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens; ...Long on 1 x 2048 and
-// ...Paper on 1 x 8192 (the paper's response length).
+// BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens (...512 on 4 x 512, the GPU
+// check's shape); ...Long on 1 x 2048 and ...Paper on 1 x 8192 (the paper's response length).
 func BenchmarkTrainStep(b *testing.B)      { benchTrain(b, 4, 256) }
+func BenchmarkTrainStep512(b *testing.B)   { benchTrain(b, 4, 512) }
 func BenchmarkTrainStepLong(b *testing.B)  { benchTrain(b, 1, 2048) }
 func BenchmarkTrainStepPaper(b *testing.B) { benchTrain(b, 1, 8192) }
 
