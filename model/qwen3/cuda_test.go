@@ -1,0 +1,147 @@
+package qwen3
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+
+	"ltecli/ort"
+	"ltecli/weights"
+)
+
+// TestCUDAMatchesCPU runs the engine on the CUDA plugin provider and compares it with the CPU:
+// log-probabilities and entropies, every gradient tensor (blocked and not), and greedy decoding.
+// It needs a GPU and the plugin (make setup-cuda): it runs only with LTECLI_TEST_CUDA=1, as
+// scripts/gpu-check.sh does. TF32 matmuls on the GPU bound the agreement (about 1e-3).
+func TestCUDAMatchesCPU(t *testing.T) {
+	if os.Getenv("LTECLI_TEST_CUDA") == "" {
+		t.Skip("set LTECLI_TEST_CUDA=1 on a GPU machine")
+	}
+	cfg := Config{ModelType: "qwen3", VocabSize: 3000, HiddenSize: 256, IntermediateSize: 512, NumHiddenLayers: 3,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 64, RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+	params, err := weights.NewStore(cfg.ParamSpecs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, v := range params.Views {
+		for i := range params.Slice(v) {
+			if len(v.Shape) == 1 {
+				params.Slice(v)[i] = float32(1 + 0.1*r.NormFloat64())
+			} else {
+				params.Slice(v)[i] = float32(0.05 * r.NormFloat64())
+			}
+		}
+	}
+	cuda := Options{Session: ort.DefaultSessionConfig()}
+	cuda.Session.Provider = ort.CUDA
+	b := RightPad([][]int{randomIDs(r, 40, cfg.VocabSize), randomIDs(r, 23, cfg.VocabSize), randomIDs(r, 31, cfg.VocabSize)})
+	n := b.B * (b.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
+			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+	}
+	cpu := New(cfg, params, Options{})
+	defer cpu.Close()
+	want, err := cpu.Score(b, 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGrads := params.ZerosLike()
+	if err := cpu.ScoreVJP(b, 0.8, dLogp, dEnt, wantGrads); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{cuda, {Session: cuda.Session, QueryBlock: 8, HeadChunk: 16}} {
+		gpu := New(cfg, params, opts)
+		got, err := gpu.Score(b, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i := range want.Logp {
+			worst = max(worst, math.Abs(float64(got.Logp[i]-want.Logp[i])), math.Abs(float64(got.Entropy[i]-want.Entropy[i])))
+		}
+		t.Logf("blocks %d/%d: score: largest difference from the CPU %.2g", opts.QueryBlock, opts.HeadChunk, worst)
+		if worst > 1e-2 {
+			t.Errorf("score on CUDA differs from the CPU by %g", worst)
+		}
+		grads := params.ZerosLike()
+		if err := gpu.ScoreVJP(b, 0.8, dLogp, dEnt, grads); err != nil {
+			t.Fatal(err)
+		}
+		var worstRel float64
+		for _, v := range params.Views {
+			w, g := wantGrads.Slice(v), grads.Slice(v)
+			var diff, norm float64
+			for i := range w {
+				diff += (float64(g[i]) - float64(w[i])) * (float64(g[i]) - float64(w[i]))
+				norm += float64(w[i]) * float64(w[i])
+			}
+			rel := math.Sqrt(diff / max(norm, 1e-30))
+			worstRel = max(worstRel, rel)
+			if rel > 2e-2 {
+				t.Errorf("%s: gradient on CUDA has relative error %g", v.Name, rel)
+			}
+		}
+		t.Logf("blocks %d/%d: gradient: largest per-tensor relative error %.2g", opts.QueryBlock, opts.HeadChunk, worstRel)
+		gpu.Close()
+	}
+
+	// Decoding, teacher-forced with the CPU's greedy tokens so that a near tie cannot send the
+	// two down different paths: the logits of every step agree.
+	gpu := New(cfg, params, cuda)
+	defer gpu.Close()
+	prompts := LeftPad([][]int{randomIDs(r, 9, cfg.VocabSize), randomIDs(r, 5, cfg.VocabSize)})
+	decode := func(m *Model, forced [][]int64) ([][]float32, [][]int64) {
+		logits, cache, err := m.Prefill(prompts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cache.Close() }()
+		mask := slices.Clone(prompts.Mask)
+		width := prompts.T
+		steps := [][]float32{logits}
+		var tokens [][]int64
+		for s := 0; s < 12; s++ {
+			next := make([]int64, prompts.B)
+			for i := range next {
+				row := logits[i*cfg.VocabSize : (i+1)*cfg.VocabSize]
+				for j, v := range row {
+					if v > row[next[i]] {
+						next[i] = int64(j)
+					}
+				}
+			}
+			if forced != nil {
+				next = forced[s]
+			}
+			tokens = append(tokens, next)
+			grown := make([]int64, 0, prompts.B*(width+1))
+			for i := 0; i < prompts.B; i++ {
+				grown = append(append(grown, mask[i*width:(i+1)*width]...), 1)
+			}
+			mask, width = grown, width+1
+			if logits, cache, err = m.Decode(next, mask, cache); err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, logits)
+		}
+		return steps, tokens
+	}
+	wantSteps, tokens := decode(cpu, nil)
+	gotSteps, _ := decode(gpu, tokens)
+	var worst float64
+	for s := range wantSteps {
+		for i := range wantSteps[s] {
+			worst = max(worst, math.Abs(float64(gotSteps[s][i]-wantSteps[s][i])))
+		}
+	}
+	t.Logf("decode: largest logit difference from the CPU over %d steps %.2g", len(wantSteps), worst)
+	if worst > 1e-2 {
+		t.Errorf("decode logits on CUDA differ from the CPU by %g", worst)
+	}
+}
