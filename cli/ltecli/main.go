@@ -5,8 +5,10 @@ import (
 	"os"
 
 	"ltecli/cli"
+	"ltecli/ort"
 )
 
 func main() {
+	ort.UseHugePages()
 	os.Exit(cli.Main(os.Args[1:]))
 }

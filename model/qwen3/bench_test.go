@@ -249,3 +249,10 @@ func BenchmarkGEMM(b *testing.B) {
 	}
 	b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// TestMain runs the package's tests and benchmarks with huge pages for ONNX Runtime's
+// buffers, as ltecli runs (ort.UseHugePages).
+func TestMain(m *testing.M) {
+	ort.UseHugePages()
+	os.Exit(m.Run())
+}
