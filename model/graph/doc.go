@@ -29,6 +29,10 @@
 // Builder methods do not panic on bad arguments: the first error is kept with the file and
 // line of the call, later calls return placeholders, and Err, Encode and VJP report it.
 //
+// No graph the builder emits holds ONNX's Slice or GatherElements, which crash ONNX Runtime's
+// CUDA plugin provider: Slice becomes Split or Gather, GatherElements a one-hot selection
+// (see their docs).
+//
 // # Encoding
 //
 // Encode writes an ONNX ModelProto (IR version 10, opset 21) with google.golang.org/protobuf's
@@ -68,12 +72,12 @@
 //	MatMul                  MatMul (batched, broadcast, rank 1)  [MatMul linear layer] [MatMul matrices] [MatMul batched broadcast] [MatMul batched transpose] [MatMul vectors]
 //	Gemm                    Gemm                                 [Gemm] (all four transpose cases, bias)
 //	Gather                  Gather (ScatterElements add)         [Gather embedding] (repeated ids) [Gather inner axis] (scalar and negative indices)
-//	GatherElements          GatherElements (ScatterElements add) [GatherElements]
+//	Equal Where ReduceSum   GatherElements (one-hot selection)   [GatherElements] [GatherElements symbolic axis]
 //	Reshape                 Reshape ReshapeTo                    [Reshape] [anonymous dims from run-time shapes]
 //	Transpose               Transpose                            [Transpose]
 //	Concat                  Concat                               [Concat fan-out] [Concat symbolic] [anonymous dims from run-time shapes]
-//	Slice                   Slice (Pad; strided: ScatterElements) [Slice static] [Slice symbolic]
-//	Split                   Split                                [Split] (an unused piece)
+//	Split                   Split, Slice (step 1)                [Split] (an unused piece) [Slice static] [Slice symbolic]
+//	Gather                  Slice (strided, static dims)         [Slice static]
 //	Squeeze Unsqueeze       Squeeze Unsqueeze                    [Squeeze Unsqueeze]
 //	Expand                  Expand                               [Expand] [anonymous dims from run-time shapes]
 //	Trilu                   Trilu                                [Trilu]

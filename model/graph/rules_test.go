@@ -158,6 +158,11 @@ func TestVJPRules(t *testing.T) {
 			idx := g.Input("idx", Int64, bDim, D(3))
 			g.Output("y", g.GatherElements(x, idx, 1))
 		}, data: map[string]*ort.Tensor{"idx": ort.I64Tensor([]int64{0, 3, 3, 1, 1, 2}, 2, 3)}},
+		{name: "GatherElements symbolic axis", dims: batch, build: func(g *Graph) {
+			x := g.Input("x", Float64, bDim, tDim, D(3))
+			idx := g.Input("idx", Int32, bDim, D(2), D(3))
+			g.Output("y", g.GatherElements(x, idx, 1))
+		}, data: map[string]*ort.Tensor{"idx": {DType: ort.Int32, Shape: []int64{2, 2, 3}, I32: []int32{0, 4, -1, 2, 2, 2, -5, 1, 3, 3, 0, 4}}}},
 		{name: "Reshape", dims: batch, build: func(g *Graph) {
 			x := g.Input("x", Float64, bDim, tDim, D(6))
 			heads := g.Reshape(x, 0, 0, 2, 3)
