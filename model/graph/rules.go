@@ -500,14 +500,19 @@ func gatherRule(c *ruleCtx) ([]*Value, error) {
 		d = g.Transpose(d, perm...)
 	}
 	// Scatter-add the rows of d, flattened to [N, M] (N gathered rows of M values), into
-	// zeros [data.shape[axis], M]. ScatterElements is used rather than ScatterND: ONNX
-	// Runtime's CPU ScatterND adds in parallel without atomics, so repeated indices (the same
-	// token twice in a batch) lose updates at random; its ScatterElements adds in order.
+	// [data.shape[axis], M]. ScatterElements is used rather than ScatterND: ONNX Runtime's CPU
+	// ScatterND adds in parallel without atomics, so repeated indices (the same token twice in
+	// a batch) lose updates at random; its ScatterElements adds in order.
 	rest := slices.Concat(data.shape[:axis], data.shape[axis+1:])
 	zshape := slices.Concat([]Dim{data.shape[axis]}, rest)
 	rows, cols := dimProduct(idx.shape), dimProduct(rest)
 	d2 := g.ReshapeTo(d, g.shapeTensor([]Dim{rows, cols}))
 	ids := g.Expand(g.ReshapeTo(idx, g.shapeTensor([]Dim{rows, D(1)})), g.ShapeOf(d2))
+	if axis == 0 {
+		// Into data's other gradient contributions (or accumulator) when it has some.
+		c.scatters[data] = append(c.scatters[data], scatterAdd{ids: ids, updates: d2, rows: data.shape[0], cols: cols})
+		return nil, nil
+	}
 	zeros := g.zeros(d.dtype, []Dim{data.shape[axis], cols})
 	sum := g.add1("ScatterElements", []*Value{zeros, ids, d2}, map[string]any{"axis": int64(0), "reduction": "add"}, d.dtype, []Dim{data.shape[axis], cols}, nil)
 	dx := g.ReshapeTo(sum, g.shapeTensor(zshape))
