@@ -31,7 +31,7 @@
 //
 // No graph the builder emits holds ONNX's Slice or GatherElements, which crash ONNX Runtime's
 // CUDA plugin provider: Slice becomes Split or Gather, GatherElements a one-hot selection
-// (see their docs).
+// (see their docs). TestEmittedOpTypes lists the op types of the Qwen3 engine's graphs.
 //
 // # Encoding
 //
