@@ -13,9 +13,11 @@
 # the uncompressed files:
 #   xz -9 -c .cache/ort-cuda/libonnxruntime_providers_cuda.so \
 #     | split -b 64000000 -d - .gpu-transfer/libonnxruntime_providers_cuda.so.xz.part-
-# The 229 MB plugin makes two parts; each core one part. Carry them over one or two calls at
-# a time (carried ignored files stay on a warm machine), with bin/ and .gpu-transfer/SHA256SUMS
-# in the last call. There the reassembly is, per library:
+# The 229 MB plugin compresses to 164 MB (its CUDA kernels hardly compress): three parts,
+# 64 + 64 + 36 MB; the cores one part each (12 and 8 MB); bin/ is 38 MB. Carried ignored files
+# stay on a warm machine, so four calls bring everything: part-00; part-01; part-02 with both
+# core parts and SHA256SUMS (run `unpack`); bin (run `check`). There the reassembly is, per
+# library (`unpack` falls back to Python's lzma where xz is missing):
 #   cat .gpu-transfer/libonnxruntime_providers_cuda.so.xz.part-* | xz -dc \
 #     > .gpu-transfer/cache/ort-cuda/libonnxruntime_providers_cuda.so
 #   (cd .gpu-transfer/cache && sha256sum -c ../SHA256SUMS)
@@ -66,6 +68,15 @@ pack() {
 	ls -l "$xfer" "$root/bin/ltecli" "$root/bin/ort.test" "$root/bin/graph.test" "$root/bin/qwen3.test"
 }
 
+# unxz decompresses stdin to stdout, with Python's lzma where xz is not installed.
+unxz() {
+	if command -v xz >/dev/null; then
+		xz -dc
+	else
+		python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)'
+	fi
+}
+
 unpack() {
 	local dest=$xfer/cache
 	for lib in "${libs[@]}"; do
@@ -74,7 +85,7 @@ unpack() {
 		[ -s "$dest/$lib" ] && continue
 		ls "$xfer/$name.xz.part-"* >/dev/null 2>&1 || { echo "gpu-check: no parts of $name in $xfer" >&2; exit 1; }
 		mkdir -p "$dest/$(dirname "$lib")"
-		cat "$xfer/$name.xz.part-"* | xz -dc >"$dest/$lib.tmp"
+		cat "$xfer/$name.xz.part-"* | unxz >"$dest/$lib.tmp"
 		mv "$dest/$lib.tmp" "$dest/$lib"
 	done
 	(cd "$dest" && sha256sum -c --quiet "$xfer/SHA256SUMS")
