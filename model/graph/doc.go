@@ -29,6 +29,10 @@
 // Builder methods do not panic on bad arguments: the first error is kept with the file and
 // line of the call, later calls return placeholders, and Err, Encode and VJP report it.
 //
+// No graph the builder emits holds ONNX's Slice or GatherElements, which crash ONNX Runtime's
+// CUDA plugin provider: Slice becomes Split or Gather, GatherElements a one-hot selection
+// (see their docs). TestEmittedOpTypes lists the op types of the Qwen3 engine's graphs.
+//
 // # Encoding
 //
 // Encode writes an ONNX ModelProto (IR version 10, opset 21) with google.golang.org/protobuf's
@@ -43,7 +47,12 @@
 // Forward values the rules need are recomputed in the backward graph (and only those), fan-out
 // sums gradients, broadcasting is undone by ReduceSum, integer, bool and constant paths carry
 // no gradient, and a wrt input that no output depends on gets zeros. An op on the
-// differentiated path without a rule is an error that names the op and its node.
+// differentiated path without a rule is an error that names the op and its node. With
+// VJPOptions.Accumulate the backward graph also takes an accumulator per wrt input and returns
+// accumulator + gradient (gradients of micro-batches add up on the device). An embedding's
+// gradient (Gather on axis 0) is a ScatterElements add into the table's other gradient
+// contributions (a tied LM head) or into the accumulator, so ConstantOfShape zeros are made
+// for it only when neither exists.
 //
 // # Operators and their tests
 //
@@ -67,13 +76,13 @@
 //	ReduceMax               ReduceMax (ties split evenly)        [ReduceMax]
 //	MatMul                  MatMul (batched, broadcast, rank 1)  [MatMul linear layer] [MatMul matrices] [MatMul batched broadcast] [MatMul batched transpose] [MatMul vectors]
 //	Gemm                    Gemm                                 [Gemm] (all four transpose cases, bias)
-//	Gather                  Gather (ScatterElements add)         [Gather embedding] (repeated ids) [Gather inner axis] (scalar and negative indices)
-//	GatherElements          GatherElements (ScatterElements add) [GatherElements]
+//	Gather                  Gather (ScatterElements add)         [Gather embedding] (repeated ids) [Gather tied embedding] [Gather inner axis] (scalar and negative indices)
+//	Equal Where ReduceSum   GatherElements (one-hot selection)   [GatherElements] [GatherElements symbolic axis]
 //	Reshape                 Reshape ReshapeTo                    [Reshape] [anonymous dims from run-time shapes]
 //	Transpose               Transpose                            [Transpose]
 //	Concat                  Concat                               [Concat fan-out] [Concat symbolic] [anonymous dims from run-time shapes]
-//	Slice                   Slice (Pad; strided: ScatterElements) [Slice static] [Slice symbolic]
-//	Split                   Split                                [Split] (an unused piece)
+//	Split                   Split, Slice (step 1)                [Split] (an unused piece) [Slice static] [Slice symbolic]
+//	Gather                  Slice (strided, static dims)         [Slice static]
 //	Squeeze Unsqueeze       Squeeze Unsqueeze                    [Squeeze Unsqueeze]
 //	Expand                  Expand                               [Expand] [anonymous dims from run-time shapes]
 //	Trilu                   Trilu                                [Trilu]
@@ -83,6 +92,9 @@
 //	Equal Less Greater      Equal Less Greater LessOrEqual       no gradient (bool)
 //	Not And Or              GreaterOrEqual Not And Or            no gradient (bool)
 //	any ONNX op             Op (caller-given output types)       the rule of its op type, if any
+//
+// Every case also checks VJPOptions.Accumulate: with random accumulators the gradients are
+// accumulator + the plain ones.
 //
 // Composite checks (TestVJPComposites): a two-layer MLP, causal softmax attention with a Trilu
 // mask, RMSNorm, next-token log-probabilities and entropy over sliced logits, and a pre-norm

@@ -144,6 +144,7 @@ type Graph struct {
 	dimSrc  map[string]dimSource // first value seen with each symbolic dim
 	dimVals map[string]*Value    // runtime size of a symbolic dim, as an int64 [1]
 	shapes  map[string]*Value    // runtime shapes built by shapeTensor
+	splits  map[string][]*Value  // Split nodes by input, axis and pieces (Slice shares them)
 	// outer finds a carrier of a symbolic dim that no value of this graph carries yet (a
 	// backward graph asks its forward graph).
 	outer func(dim string) (*Value, int, bool)
@@ -158,6 +159,7 @@ func New(name string) *Graph {
 		dimSrc:  map[string]dimSource{},
 		dimVals: map[string]*Value{},
 		shapes:  map[string]*Value{},
+		splits:  map[string][]*Value{},
 	}
 }
 

@@ -401,6 +401,12 @@ func TestForwardValues(t *testing.T) {
 		"gather":    g.Gather(x, g.ConstI64([]int64{2, 0}), 1),
 		"gatherel":  g.GatherElements(x, g.ConstI64([]int64{2, 2, 0, 1, 0, 1}, 2, 3), 1),
 		"slice":     g.Slice(x, []int64{-1}, []int64{-100}, []int64{1}, []int64{-2}),
+		"slicemid":  g.Slice(x, []int64{1}, []int64{2}, []int64{1}, nil),
+		"sliceall":  g.Slice(x, []int64{-5}, []int64{100}, []int64{1}, nil),
+		"slicenone": g.Slice(x, []int64{2}, []int64{1}, []int64{1}, nil),
+		"gatherneg": g.GatherElements(x, g.ConstI64([]int64{-1, 0, -2}, 1, 3), 0),
+		"gatheroob": g.GatherElements(x, g.ConstI64([]int64{2, -3, 0}, 1, 3), 0),
+		"gather32":  g.GatherElements(x, g.Cast(g.ConstI64([]int64{1, 1, 0, 0}, 2, 2), Int32), 1),
 		"trilu":     g.Trilu(x, false, 0),
 		"triluup":   g.Trilu(x, true, 1),
 		"cumsum":    g.CumSum(x, 1),
@@ -429,6 +435,12 @@ func TestForwardValues(t *testing.T) {
 		"gather":    {3, 1, 6, 4},
 		"gatherel":  {3, 3, 1, 5, 4, 5},
 		"slice":     {3, 1, 6, 4},
+		"slicemid":  {2, 5},
+		"sliceall":  {1, 2, 3, 4, 5, 6},
+		"slicenone": {},
+		"gatherneg": {4, 2, 3},
+		"gatheroob": {0, 0, 3}, // out of range picks 0
+		"gather32":  {2, 2, 4, 4},
 		"trilu":     {1, 0, 0, 4, 5, 0},
 		"triluup":   {0, 2, 3, 0, 0, 6},
 		"cumsum":    {1, 3, 6, 4, 9, 15},
@@ -449,5 +461,20 @@ func TestForwardValues(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// Two slices that cut the same pieces (rotate-half's halves) share one Split node.
+func TestSlicesShareASplit(t *testing.T) {
+	g := New("halves")
+	x := g.Input("x", Float32, Sym("b"), D(8))
+	first := g.Slice(x, []int64{0}, []int64{4}, []int64{-1}, nil)
+	before := g.NumNodes()
+	second := g.Slice(x, []int64{4}, []int64{8}, []int64{-1}, nil)
+	if g.NumNodes() != before {
+		t.Errorf("second half added %d nodes", g.NumNodes()-before)
+	}
+	if first.node != second.node || first.node.op != "Split" || first == second {
+		t.Errorf("halves come from %v and %v", first.node, second.node)
 	}
 }

@@ -187,6 +187,7 @@ func checkGrad(t *testing.T, c gradCase) {
 		bin = append(bin, cot)
 	}
 	grads := run(t, bwd, bin, bg.outputs, c.dims)
+	checkAccumulate(t, g, wrt, bin, grads, c.dims, r)
 
 	loss := func() float64 {
 		s := 0.0
@@ -219,6 +220,34 @@ func checkGrad(t *testing.T, c gradCase) {
 		}
 		if worst > tol || math.IsNaN(worst) {
 			t.Errorf("d_%s: worst relative error %.3g at entry %d (tolerance %.0e)", name, worst, at, tol)
+		}
+	}
+}
+
+// checkAccumulate builds the VJP with VJPOptions.Accumulate and checks that with random
+// accumulators it gives accumulator + the plain VJP's gradients.
+func checkAccumulate(t *testing.T, g *Graph, wrt []string, bin, grads []*ort.Tensor, env map[string]int64, r *rand.Rand) {
+	t.Helper()
+	ag, err := VJP(g, wrt, VJPOptions{Accumulate: true})
+	if err != nil {
+		t.Fatalf("VJP with accumulators: %v", err)
+	}
+	in := slices.Clone(bin)
+	var accs []*ort.Tensor
+	for w, name := range wrt {
+		acc := randomTensor(r, Float64, grads[w].Shape, -1, 1)
+		if want := AccumulatorPrefix + "d_" + name; ag.inputs[len(in)].name != want {
+			t.Fatalf("accumulator input %d is %q, want %q", len(in), ag.inputs[len(in)].name, want)
+		}
+		accs = append(accs, acc)
+		in = append(in, acc)
+	}
+	got := run(t, session(t, ag), in, ag.outputs, env)
+	for w, name := range wrt {
+		for j, x := range grads[w].F64 {
+			if want := accs[w].F64[j] + x; math.Abs(got[w].F64[j]-want) > 1e-12*(1+math.Abs(want)) {
+				t.Fatalf("d_%s[%d] with an accumulator: %g, want %g", name, j, got[w].F64[j], want)
+			}
 		}
 	}
 }

@@ -477,13 +477,24 @@ func (g *Graph) Gather(data, indices *Value, axis int64) *Value {
 }
 
 // GatherElements picks data[..., indices[...], ...] along axis; the result has the
-// indices' shape, which must match data's except on axis.
+// indices' shape, which must match data's except on axis. Negative indices count from the end;
+// an index out of range picks 0 (ONNX's GatherElements would fail at run time).
+//
+// It is emitted as a one-hot selection, not as GatherElements (which ONNX Runtime's CUDA
+// plugin provider cannot run): with data [..., N, rest...] and indices [..., K, rest...],
+// Equal(indices, 0..N-1) makes a mask [..., K, N, rest...], Where keeps data's entries under
+// it and ReduceSum over N adds exactly one of them. Intermediates are K times data's size
+// (K is 1 for a label pick); the gradient is a Where of the same mask, with no scatter.
 func (g *Graph) GatherElements(data, indices *Value, axis int64) *Value {
 	if !g.ok("GatherElements", data, indices) {
 		return g.invalid(dtypeOf(data))
 	}
 	if indices.dtype != Int64 && indices.dtype != Int32 {
 		g.fail("GatherElements", "indices must be int64 or int32, got %s", indices)
+		return g.invalid(data.dtype)
+	}
+	if data.dtype == Bool {
+		g.fail("GatherElements", "bool data is not supported (cast it to an integer type), got %s", data)
 		return g.invalid(data.dtype)
 	}
 	if data.Rank() != indices.Rank() {
@@ -501,7 +512,37 @@ func (g *Graph) GatherElements(data, indices *Value, axis int64) *Value {
 			return g.invalid(data.dtype)
 		}
 	}
-	return g.add1("GatherElements", []*Value{data, indices}, map[string]any{"axis": int64(a)}, data.dtype, indices.shape, nil)
+	n := data.shape[a]
+	trailing := data.Rank() - a - 1
+	idx := indices
+	if idx.dtype != Int64 {
+		idx = g.Cast(idx, Int64)
+	}
+	size := g.shapeTensor([]Dim{n}) // int64 [1]
+	idx = g.Where(g.Less(idx, g.Scalar(Int64, 0)), g.Add(idx, size), idx)
+	idx = g.Unsqueeze(idx, int64(a+1)) // [..., K, 1, rest...]
+	// positions 0..N-1 laid out as [N, 1 (one per trailing dim)...]
+	layout := make([]int64, 1+trailing)
+	for i := range layout {
+		layout[i] = 1
+	}
+	var positions *Value
+	if n.IsStatic() {
+		pos := make([]int64, n.Size)
+		for i := range pos {
+			pos[i] = int64(i)
+		}
+		layout[0] = n.Size
+		positions = g.ConstI64(pos, layout...)
+	} else {
+		positions = g.Range(g.Scalar(Int64, 0), g.Squeeze(size, 0), g.Scalar(Int64, 1))
+		if trailing > 0 {
+			positions = g.reshapeDims(positions, append([]Dim{n}, staticDims(layout[1:])...))
+		}
+	}
+	onehot := g.Equal(idx, positions)                                               // [..., K, N, rest...]
+	picked := g.Where(onehot, g.Unsqueeze(data, int64(a)), g.Scalar(data.dtype, 0)) // [..., K, N, rest...]
+	return g.ReduceSum(picked, []int64{int64(a + 1)}, false)
 }
 
 // Reshape reshapes x with ONNX semantics: 0 copies the input dim at that position, -1 is
@@ -722,6 +763,11 @@ func (g *Graph) Concat(axis int64, vs ...*Value) *Value {
 // Slice takes x[starts:ends:steps] along axes (ONNX semantics: negative bounds count from the
 // end and bounds are clamped). axes nil means 0..len(starts)-1, steps nil means 1. On a
 // symbolic dim a non-negative finite bound is taken to lie within the dim.
+//
+// It is emitted without ONNX's Slice (which ONNX Runtime's CUDA plugin provider cannot run):
+// a step-1 axis becomes a Split into [before, kept, after] (piece sizes from the run-time shape
+// where dims are symbolic; one Split is shared by slices of the same pieces), a strided axis a
+// Gather of the static positions. The gradients are a Concat with zeros and a scatter.
 func (g *Graph) Slice(x *Value, starts, ends, axes, steps []int64) *Value {
 	if !g.ok("Slice", x) {
 		return g.invalid(dtypeOf(x))
@@ -731,24 +777,79 @@ func (g *Graph) Slice(x *Value, starts, ends, axes, steps []int64) *Value {
 		g.fail("Slice", "%s: %v", x, err)
 		return g.invalid(x.dtype)
 	}
-	shape := slices.Clone(x.shape)
+	type cut struct {
+		axis        int
+		begin, size Dim
+		positions   []int64 // strided: the static positions taken
+	}
+	cuts := make([]cut, len(ax))
 	for i, a := range ax {
-		begin, end, err := sliceBounds(x.shape[a], starts[i], ends[i], st[i])
+		dim := x.shape[a]
+		begin, end, err := sliceBounds(dim, starts[i], ends[i], st[i])
 		if err != nil {
 			g.fail("Slice", "%s axis %d: %v", x, a, err)
 			return g.invalid(x.dtype)
 		}
-		shape[a] = sliceLen(begin, end, st[i])
+		c := cut{axis: int(a), begin: begin, size: sliceLen(begin, end, st[i])}
+		if st[i] != 1 || (c.size.IsStatic() && c.size.Size == 0) {
+			c.positions = []int64{}
+			for p := begin.Size; st[i] > 0 && p < end.Size || st[i] < 0 && p > end.Size; p += st[i] {
+				c.positions = append(c.positions, p)
+			}
+		}
+		cuts[i] = c
 	}
-	var known []Dim
-	if x.known != nil && x.Rank() == 1 && shape[0].IsStatic() {
-		b, e, _ := sliceBounds(D(int64(len(x.known))), starts[0], ends[0], st[0])
-		for i := b.Size; st[0] > 0 && i < e.Size || st[0] < 0 && i > e.Size; i += st[0] {
-			known = append(known, x.known[i])
+	for _, c := range cuts {
+		if c.positions != nil {
+			x = g.Gather(x, g.ConstI64(c.positions, int64(len(c.positions))), int64(c.axis))
+			continue
+		}
+		x = g.splitPiece(x, c.axis, c.begin, c.size)
+	}
+	return x
+}
+
+// splitPiece returns x[begin : begin+size] along axis as a piece of a Split.
+func (g *Graph) splitPiece(x *Value, axis int, begin, size Dim) *Value {
+	dim := x.shape[axis]
+	after := dimSub(dimSub(dim, begin), size)
+	if after.IsStatic() && after.Size < 0 {
+		g.fail("Slice", "%s axis %d: piece [%s, +%s) exceeds the dim", x, axis, begin, size)
+		return g.invalid(x.dtype)
+	}
+	var pieces []Dim
+	want := 0
+	for i, d := range []Dim{begin, size, after} {
+		if d.IsStatic() && d.Size == 0 {
+			continue
+		}
+		if i == 1 {
+			want = len(pieces)
+		}
+		pieces = append(pieces, d)
+	}
+	if len(pieces) == 1 {
+		return x
+	}
+	key := fmt.Sprintf("%s/%d/%s", x.name, axis, shapeString(pieces))
+	if outs, ok := g.splits[key]; ok {
+		return outs[want]
+	}
+	outs := g.split(x, axis, pieces, g.shapeTensor(pieces))
+	if x.known != nil && x.Rank() == 1 {
+		var at int64
+		for i, p := range pieces {
+			if !p.IsStatic() {
+				break
+			}
+			outs[i].known = x.known[at : at+p.Size]
+			at += p.Size
 		}
 	}
-	inputs := []*Value{x, g.ConstI64(starts), g.ConstI64(ends), g.ConstI64(ax), g.ConstI64(st)}
-	return g.add1("Slice", inputs, nil, x.dtype, shape, known)
+	if g.err == nil {
+		g.splits[key] = outs
+	}
+	return outs[want]
 }
 
 func sliceArgs(rank int, starts, ends, axes, steps []int64) ([]int64, []int64, error) {

@@ -162,18 +162,17 @@ var rules = map[string]rule{
 	"Cast": func(c *ruleCtx) ([]*Value, error) {
 		return []*Value{c.g.Cast(c.dy[0], c.n.inputs[0].dtype)}, nil
 	},
-	"Max":            func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Greater") },
-	"Min":            func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Less") },
-	"Where":          whereRule,
-	"Softmax":        softmaxRule,
-	"LogSoftmax":     logSoftmaxRule,
-	"ReduceSum":      func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, false) },
-	"ReduceMean":     func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, true) },
-	"ReduceMax":      reduceMaxRule,
-	"MatMul":         matMulRule,
-	"Gemm":           gemmRule,
-	"Gather":         gatherRule,
-	"GatherElements": gatherElementsRule,
+	"Max":        func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Greater") },
+	"Min":        func(c *ruleCtx) ([]*Value, error) { return minMaxRule(c, "Less") },
+	"Where":      whereRule,
+	"Softmax":    softmaxRule,
+	"LogSoftmax": logSoftmaxRule,
+	"ReduceSum":  func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, false) },
+	"ReduceMean": func(c *ruleCtx) ([]*Value, error) { return reduceRule(c, true) },
+	"ReduceMax":  reduceMaxRule,
+	"MatMul":     matMulRule,
+	"Gemm":       gemmRule,
+	"Gather":     gatherRule,
 	"Reshape": func(c *ruleCtx) ([]*Value, error) {
 		return []*Value{c.g.reshapeDims(c.dy[0], c.shape(0))}, nil
 	},
@@ -189,7 +188,6 @@ var rules = map[string]rule{
 	},
 	"Concat":    concatRule,
 	"Split":     splitRule,
-	"Slice":     sliceRule,
 	"Squeeze":   squeezeRule,
 	"Unsqueeze": unsqueezeRule,
 	"Expand": func(c *ruleCtx) ([]*Value, error) {
@@ -502,14 +500,19 @@ func gatherRule(c *ruleCtx) ([]*Value, error) {
 		d = g.Transpose(d, perm...)
 	}
 	// Scatter-add the rows of d, flattened to [N, M] (N gathered rows of M values), into
-	// zeros [data.shape[axis], M]. ScatterElements is used rather than ScatterND: ONNX
-	// Runtime's CPU ScatterND adds in parallel without atomics, so repeated indices (the same
-	// token twice in a batch) lose updates at random; its ScatterElements adds in order.
+	// [data.shape[axis], M]. ScatterElements is used rather than ScatterND: ONNX Runtime's CPU
+	// ScatterND adds in parallel without atomics, so repeated indices (the same token twice in
+	// a batch) lose updates at random; its ScatterElements adds in order.
 	rest := slices.Concat(data.shape[:axis], data.shape[axis+1:])
 	zshape := slices.Concat([]Dim{data.shape[axis]}, rest)
 	rows, cols := dimProduct(idx.shape), dimProduct(rest)
 	d2 := g.ReshapeTo(d, g.shapeTensor([]Dim{rows, cols}))
 	ids := g.Expand(g.ReshapeTo(idx, g.shapeTensor([]Dim{rows, D(1)})), g.ShapeOf(d2))
+	if axis == 0 {
+		// Into data's other gradient contributions (or accumulator) when it has some.
+		c.scatters[data] = append(c.scatters[data], scatterAdd{ids: ids, updates: d2, rows: data.shape[0], cols: cols})
+		return nil, nil
+	}
 	zeros := g.zeros(d.dtype, []Dim{data.shape[axis], cols})
 	sum := g.add1("ScatterElements", []*Value{zeros, ids, d2}, map[string]any{"axis": int64(0), "reduction": "add"}, d.dtype, []Dim{data.shape[axis], cols}, nil)
 	dx := g.ReshapeTo(sum, g.shapeTensor(zshape))
@@ -524,15 +527,6 @@ func gatherRule(c *ruleCtx) ([]*Value, error) {
 		}
 		dx = g.Transpose(dx, perm...)
 	}
-	return []*Value{dx}, nil
-}
-
-func gatherElementsRule(c *ruleCtx) ([]*Value, error) {
-	g := c.g
-	data := c.n.inputs[0]
-	attrs := map[string]any{"axis": c.n.attrInt("axis", 0), "reduction": "add"}
-	zeros := g.zeros(c.dy[0].dtype, data.shape)
-	dx := g.add1("ScatterElements", []*Value{zeros, c.x(1), c.dy[0]}, attrs, c.dy[0].dtype, data.shape, nil)
 	return []*Value{dx}, nil
 }
 
@@ -579,109 +573,47 @@ func concatRule(c *ruleCtx) ([]*Value, error) {
 	return g.split(c.dy[0], axis, dims, g.shapeTensor(dims)), nil
 }
 
+// splitRule concatenates the pieces' gradients. Missing pieces at either end become a Pad
+// (a slice's gradient), missing pieces between present ones zeros.
 func splitRule(c *ruleCtx) ([]*Value, error) {
 	g := c.g
 	axis := int(c.n.attrInt("axis", 0))
-	pieces := make([]*Value, len(c.dy))
-	for j, d := range c.dy {
+	first := slices.IndexFunc(c.dy, func(d *Value) bool { return d != nil })
+	last := len(c.dy) - 1
+	for c.dy[last] == nil {
+		last--
+	}
+	var pieces []*Value
+	for j := first; j <= last; j++ {
+		d := c.dy[j]
 		if d == nil {
 			o := c.n.outputs[j]
 			d = g.zeros(o.dtype, o.shape)
 		}
-		pieces[j] = d
+		pieces = append(pieces, d)
 	}
-	return []*Value{g.Concat(int64(axis), pieces...)}, nil
-}
-
-// sliceRule puts the gradient back in place: Pad for step-1 axes, a scatter for the others.
-func sliceRule(c *ruleCtx) ([]*Value, error) {
-	g := c.g
-	x := c.n.inputs[0]
-	starts, _, err := c.constInts(1, "slice starts")
-	if err != nil {
-		return nil, err
+	d := pieces[0]
+	if len(pieces) > 1 {
+		d = g.Concat(int64(axis), pieces...)
 	}
-	ends, _, err := c.constInts(2, "slice ends")
-	if err != nil {
-		return nil, err
-	}
-	axes, _, err := c.constInts(3, "slice axes")
-	if err != nil {
-		return nil, err
-	}
-	steps, _, err := c.constInts(4, "slice steps")
-	if err != nil {
-		return nil, err
-	}
-	axes, steps, err = sliceArgs(x.Rank(), starts, ends, axes, steps)
-	if err != nil {
-		return nil, err
+	if first == 0 && last == len(c.dy)-1 {
+		return []*Value{d}, nil
 	}
 	// Pad takes every axis (ONNX Runtime's transpose optimizer mishandles Pad's axes input).
-	d := c.dy[0]
+	x := c.n.inputs[0]
 	before, after := make([]Dim, x.Rank()), make([]Dim, x.Rank())
 	for i := range before {
 		before[i], after[i] = D(0), D(0)
 	}
-	padded := false
-	for i, a := range axes {
-		if steps[i] != 1 {
-			continue
-		}
-		dim := x.shape[a]
-		begin, _, err := sliceBounds(dim, starts[i], ends[i], 1)
-		if err != nil {
-			return nil, err
-		}
-		before[a] = begin
-		after[a] = dimSub(dimSub(dim, begin), d.shape[a])
-		padded = true
+	for j := 0; j < first; j++ {
+		before[axis] = dimAdd(before[axis], c.n.outputs[j].shape[axis])
 	}
-	if padded {
-		shape := slices.Clone(d.shape)
-		for i, a := range axes {
-			if steps[i] == 1 {
-				shape[a] = x.shape[a]
-			}
-		}
-		d = g.add1("Pad", []*Value{d, g.shapeTensor(slices.Concat(before, after))}, nil, d.dtype, shape, nil)
+	for j := last + 1; j < len(c.dy); j++ {
+		after[axis] = dimAdd(after[axis], c.n.outputs[j].shape[axis])
 	}
-	for i, a := range axes {
-		if steps[i] == 1 {
-			continue
-		}
-		if d, err = scatterAxis(g, d, x.shape, int(a), starts[i], ends[i], steps[i]); err != nil {
-			return nil, err
-		}
-	}
-	return []*Value{d}, nil
-}
-
-// scatterAxis places d's entries along axis at the positions a strided slice took them from,
-// in a tensor whose axis has x's (static) size.
-func scatterAxis(g *Graph, d *Value, xshape []Dim, axis int, start, end, step int64) (*Value, error) {
-	dim := xshape[axis]
-	if !dim.IsStatic() {
-		return nil, fmt.Errorf("a slice with step %d needs a static dim, got %s", step, dim)
-	}
-	begin, stop, err := sliceBounds(dim, start, end, step)
-	if err != nil {
-		return nil, err
-	}
-	var pos []int64
-	for i := begin.Size; step > 0 && i < stop.Size || step < 0 && i > stop.Size; i += step {
-		pos = append(pos, i)
-	}
-	layout := make([]int64, d.Rank())
-	for i := range layout {
-		layout[i] = 1
-	}
-	layout[axis] = int64(len(pos))
-	idx := g.Expand(g.ConstI64(pos, layout...), g.shapeTensor(d.shape))
 	shape := slices.Clone(d.shape)
-	shape[axis] = dim
-	zeros := g.zeros(d.dtype, shape)
-	return g.add1("ScatterElements", []*Value{zeros, idx, d}, map[string]any{"axis": int64(axis)}, d.dtype, shape, nil), nil
+	shape[axis] = x.shape[axis]
+	return []*Value{g.add1("Pad", []*Value{d, g.shapeTensor(slices.Concat(before, after))}, nil, d.dtype, shape, nil)}, nil
 }
 
 func squeezeRule(c *ruleCtx) ([]*Value, error) {

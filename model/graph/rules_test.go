@@ -147,6 +147,13 @@ func TestVJPRules(t *testing.T) {
 			ids := g.Input("ids", Int64, bDim, D(3))
 			g.Output("h", g.Gather(e, ids, 0))
 		}, data: map[string]*ort.Tensor{"ids": ort.I64Tensor([]int64{0, 4, 4, 2, 0, 4}, 2, 3)}},
+		{name: "Gather tied embedding", dims: batch, build: func(g *Graph) {
+			e := g.Input("e", Float64, D(5), D(3))
+			ids := g.Input("ids", Int64, bDim, D(3))
+			h := g.Gather(e, ids, 0)                                        // [b, 3, 3]
+			g.Output("logits", g.MatMul(h, g.Transpose(e, 1, 0)))           // [b, 3, 5]
+			g.Output("again", g.Gather(e, g.ConstI64([]int64{1, 1, 3}), 0)) // a second scatter-add
+		}, data: map[string]*ort.Tensor{"ids": ort.I64Tensor([]int64{0, 4, 4, 2, 0, 4}, 2, 3)}},
 		{name: "Gather inner axis", build: func(g *Graph) {
 			x := g.Input("x", Float64, D(3), D(5), D(2))
 			g.Output("h", g.Gather(x, g.ConstI64([]int64{1, 3, 1, 0}, 2, 2), 1))
@@ -158,6 +165,11 @@ func TestVJPRules(t *testing.T) {
 			idx := g.Input("idx", Int64, bDim, D(3))
 			g.Output("y", g.GatherElements(x, idx, 1))
 		}, data: map[string]*ort.Tensor{"idx": ort.I64Tensor([]int64{0, 3, 3, 1, 1, 2}, 2, 3)}},
+		{name: "GatherElements symbolic axis", dims: batch, build: func(g *Graph) {
+			x := g.Input("x", Float64, bDim, tDim, D(3))
+			idx := g.Input("idx", Int32, bDim, D(2), D(3))
+			g.Output("y", g.GatherElements(x, idx, 1))
+		}, data: map[string]*ort.Tensor{"idx": {DType: ort.Int32, Shape: []int64{2, 2, 3}, I32: []int32{0, 4, -1, 2, 2, 2, -5, 1, 3, 3, 0, 4}}}},
 		{name: "Reshape", dims: batch, build: func(g *Graph) {
 			x := g.Input("x", Float64, bDim, tDim, D(6))
 			heads := g.Reshape(x, 0, 0, 2, 3)

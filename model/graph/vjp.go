@@ -13,13 +13,25 @@ type VJPOptions struct {
 	Outputs []string
 	// Name names the backward graph; empty means the forward graph's name + "_vjp".
 	Name string
+	// Accumulate adds to the backward graph, after the cotangents, one input per wrt input X
+	// named AccumulatorPrefix+"d_"+X and typed like X, and makes d_X that accumulator plus the
+	// gradient: gradients of several batches add up without a separate step, and an
+	// embedding's scatter-add goes straight into the accumulator (no zeros are made for it).
+	// The accumulator and d_X must be different buffers (ONNX Runtime does not run in place).
+	Accumulate bool
 }
+
+// AccumulatorPrefix starts the names of the accumulator inputs of VJPOptions.Accumulate.
+const AccumulatorPrefix = "acc_"
 
 // VJP builds the vector-Jacobian product of fwd as a new graph.
 //
 // Its inputs are fwd's inputs (same names, order and types) followed by one cotangent per
-// differentiated output, named "d_"+output and typed like it. Its outputs are the gradients of
-// the wrt inputs, named "d_"+input, in wrt order: sum over outputs of cotangent · ∂output/∂input.
+// differentiated output, named "d_"+output and typed like it (and, with opts.Accumulate, one
+// accumulator per wrt input). Its outputs are the gradients of the wrt inputs, named
+// "d_"+input, in wrt order: sum over outputs of cotangent · ∂output/∂input. The gradient of a
+// Gather along axis 0 (an embedding lookup) is a scatter-add into the sum of the table's other
+// gradient contributions (a tied LM head's), else into the accumulator, else into zeros.
 // Forward activations that the gradient needs are recomputed inside the backward graph; values
 // used several times get summed gradients; broadcasting is undone by summation; integer, bool
 // and constant paths carry no gradient; nodes no output needs are left out of the encoding. A
@@ -37,11 +49,12 @@ func VJP(fwd *Graph, wrt []string, opts VJPOptions) (*Graph, error) {
 		name = fwd.name + "_vjp"
 	}
 	b := &vjp{
-		fwd:    fwd,
-		bwd:    New(name),
-		copies: map[*Value]*Value{},
-		active: map[*Value]bool{},
-		grads:  map[*Value][]*Value{},
+		fwd:      fwd,
+		bwd:      New(name),
+		copies:   map[*Value]*Value{},
+		active:   map[*Value]bool{},
+		grads:    map[*Value][]*Value{},
+		scatters: map[*Value][]scatterAdd{},
 	}
 	b.bwd.outer = func(dim string) (*Value, int, bool) {
 		src, ok := fwd.dimSrc[dim]
@@ -76,8 +89,14 @@ func VJP(fwd *Graph, wrt []string, opts VJPOptions) (*Graph, error) {
 	for _, o := range outs {
 		b.grads[o] = []*Value{b.bwd.Input("d_"+o.name, o.dtype, o.shape...)}
 	}
+	accumulators := map[*Value]*Value{}
+	if opts.Accumulate {
+		for _, t := range targets {
+			accumulators[t] = b.bwd.Input(AccumulatorPrefix+"d_"+t.name, t.dtype, t.shape...)
+		}
+	}
 	if b.bwd.err != nil {
-		return nil, fmt.Errorf("VJP: cotangent inputs: %w", b.bwd.err)
+		return nil, fmt.Errorf("VJP: cotangent and accumulator inputs: %w", b.bwd.err)
 	}
 
 	for _, n := range fwd.nodes {
@@ -97,10 +116,8 @@ func VJP(fwd *Graph, wrt []string, opts VJPOptions) (*Graph, error) {
 	}
 
 	for _, t := range targets {
-		var grad *Value
-		if gs := b.grads[t]; len(gs) > 0 {
-			grad = b.sum(gs)
-		} else {
+		grad := b.total(t, accumulators[t])
+		if grad == nil {
 			grad = b.bwd.zeros(t.dtype, t.shape)
 		}
 		b.bwd.Output("d_"+t.name, grad)
@@ -140,9 +157,46 @@ func differentiatedOutputs(fwd *Graph, names []string) ([]*Value, error) {
 // vjp is the state of one backward-graph construction.
 type vjp struct {
 	fwd, bwd *Graph
-	copies   map[*Value]*Value   // forward value -> its value in the backward graph
-	active   map[*Value]bool     // forward float values that depend on a wrt input
-	grads    map[*Value][]*Value // forward value -> gradient contributions so far
+	copies   map[*Value]*Value       // forward value -> its value in the backward graph
+	active   map[*Value]bool         // forward float values that depend on a wrt input
+	grads    map[*Value][]*Value     // forward value -> gradient contributions so far
+	scatters map[*Value][]scatterAdd // forward value -> scatter-adds still to apply
+}
+
+// scatterAdd is a gradient contribution that adds the rows of updates [N, cols] at the row
+// numbers ids [N, cols] (expanded) of a value seen as [rows, cols]. It is applied last, onto
+// the value's other contributions, so that it needs no tensor of zeros when there are some.
+type scatterAdd struct {
+	ids, updates *Value
+	rows, cols   Dim
+}
+
+// total is v's gradient: base (may be nil) plus its contributions, then its scatter-adds;
+// nil when there is nothing.
+func (b *vjp) total(v *Value, base *Value) *Value {
+	parts := b.grads[v]
+	if base != nil {
+		parts = append([]*Value{base}, parts...)
+	}
+	var sum *Value
+	if len(parts) > 0 {
+		sum = b.sum(parts)
+	}
+	scs := b.scatters[v]
+	if len(scs) == 0 {
+		return sum
+	}
+	g := b.bwd
+	flat := []Dim{scs[0].rows, scs[0].cols}
+	if sum == nil {
+		sum = g.zeros(v.dtype, flat)
+	} else {
+		sum = g.ReshapeTo(sum, g.shapeTensor(flat))
+	}
+	for _, sc := range scs {
+		sum = g.add1("ScatterElements", []*Value{sum, sc.ids, sc.updates}, map[string]any{"axis": int64(0), "reduction": "add"}, v.dtype, flat, nil)
+	}
+	return g.ReshapeTo(sum, g.shapeTensor(v.shape))
 }
 
 // backprop applies n's gradient rule when gradients reach it.
@@ -150,11 +204,14 @@ func (b *vjp) backprop(n *node) error {
 	dys := make([]*Value, len(n.outputs))
 	reached := false
 	for j, o := range n.outputs {
-		if gs := b.grads[o]; len(gs) > 0 && b.active[o] {
-			dys[j] = b.sum(gs)
-			reached = true
+		if b.active[o] {
+			if d := b.total(o, nil); d != nil {
+				dys[j] = d
+				reached = true
+			}
 		}
 		delete(b.grads, o)
+		delete(b.scatters, o)
 	}
 	if !reached {
 		return nil
