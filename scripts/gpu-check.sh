@@ -8,16 +8,18 @@
 #   scripts/gpu-check.sh [check]  there: unpack if needed, then the checks (exit 1 if one fails)
 #
 # How the libraries travel to a GPU machine without network. Each one is compressed with
-# `xz -9` and cut by `split -b 64000000` into parts (at most 64,000,000 bytes, under the
-# 64 MiB a device call carries) in the git-ignored folder .gpu-transfer/, beside SHA256SUMS of
-# the uncompressed files:
+# `xz -9` and cut by `split -b 60000000` into parts in the git-ignored folder .gpu-transfer/,
+# beside SHA256SUMS of the uncompressed files (a device call carries 64 MiB, the repository's
+# own files included, so a part stays under 60 MB):
 #   xz -9 -c .cache/ort-cuda/libonnxruntime_providers_cuda.so \
-#     | split -b 64000000 -d - .gpu-transfer/libonnxruntime_providers_cuda.so.xz.part-
+#     | split -b 60000000 -d - .gpu-transfer/libonnxruntime_providers_cuda.so.xz.part-
 # The 229 MB plugin compresses to 164 MB (its CUDA kernels hardly compress): three parts,
-# 64 + 64 + 36 MB; the cores one part each (12 and 8 MB); bin/ is 38 MB. Carried ignored files
-# stay on a warm machine, so four calls bring everything: part-00; part-01; part-02 with both
-# core parts and SHA256SUMS (run `unpack`); bin (run `check`). There the reassembly is, per
-# library (`unpack` falls back to Python's lzma where xz is missing):
+# 60 + 60 + 44 MB; the cores one part each (12 and 8 MB); bin/ is 38 MB. Carried ignored files
+# stay on a warm machine, so four calls, each within 30 s of the last, bring everything:
+# plugin part-00; part-01; part-02 with the 1.30 core's part; the 1.29 core's part, SHA256SUMS,
+# perf_torch_gpu.py (the PyTorch peer, from ../shared/gpu) and bin/, running `check`, which
+# unpacks first. There the reassembly is, per library (`unpack` falls back to Python's lzma
+# where xz is missing):
 #   cat .gpu-transfer/libonnxruntime_providers_cuda.so.xz.part-* | xz -dc \
 #     > .gpu-transfer/cache/ort-cuda/libonnxruntime_providers_cuda.so
 #   (cd .gpu-transfer/cache && sha256sum -c ../SHA256SUMS)
@@ -62,7 +64,7 @@ pack() {
 		fi
 		rm -f "$xfer/$name.xz.part-"*
 		echo "gpu-check: compressing $lib" >&2
-		xz -9 -T0 -c "$cache/$lib" | split -b 64000000 -d - "$xfer/$name.xz.part-"
+		xz -9 -T0 -c "$cache/$lib" | split -b 60000000 -d - "$xfer/$name.xz.part-"
 	done
 	echo "$sums" >"$xfer/SHA256SUMS"
 	ls -l "$xfer" "$root/bin/ltecli" "$root/bin/ort.test" "$root/bin/graph.test" "$root/bin/qwen3.test"
@@ -134,15 +136,90 @@ check() {
 		step "engine CUDA vs CPU (scores, gradients, decoding), $core" \
 			bash -c 'cd "$1/model/qwen3" && LTECLI_TEST_CUDA=1 ../../bin/qwen3.test -test.run TestCUDAMatchesCPU -test.v -test.timeout 4m' _ "$root"
 	done
-	unset ORT_LIB
-	# Model checks (greedy generate on the embedded model, run --provider cuda, grad CUDA vs CPU,
-	# the 0.6B-shaped benchmarks beside PyTorch) go here.
+	model_checks "$core130"
+	benchmarks
 
 	if [ ${#failed[@]} -gt 0 ]; then
 		printf 'gpu-check: FAILED: %s\n' "${failed[@]}"
 		exit 1
 	fi
 	echo "gpu-check: all checks passed"
+}
+
+# model_checks CORE: the embedded model on CUDA against the CPU (greedy generate, grad) and a
+# short training run on CUDA.
+model_checks() {
+	export ORT_LIB=$LTECLI_CACHE/$1
+	local work=${TMPDIR:-/tmp}/gpu-check
+	rm -rf "$work" && mkdir -p "$work"
+	step "ltecli run --provider cuda --steps 5 (embedded model), $1" \
+		timeout 300 "$root/bin/ltecli" run --provider cuda --steps 5 --out "$work/run"
+	local tiny
+	tiny=$(ls -d "$LTECLI_CACHE"/tiny-* 2>/dev/null | head -1)
+	if [ -z "$tiny" ]; then
+		echo "gpu-check: the embedded model was not extracted; skipping generate and grad"
+		failed+=("embedded model")
+		return
+	fi
+	for p in cpu cuda; do
+		timeout 120 "$root/bin/ltecli" generate --provider $p --model "$tiny" --template qwen-boxed \
+			--prompt "Find x in {0,...,6} with (3x + 2) mod 7 = 5." --n 4 --temperature 0 --max-tokens 24 --json >"$work/gen-$p.jsonl" || true
+	done
+	step "greedy generate: the same tokens on CPU and CUDA" cmp "$work/gen-cpu.jsonl" "$work/gen-cuda.jsonl"
+	cat "$work/gen-cuda.jsonl"
+	cat >"$work/batch.json" <<'JSON'
+{"sequences": [[1, 5, 9, 14, 20, 33, 41, 52, 60, 71, 80, 99, 120, 140, 160, 180, 200, 250, 300, 350],
+               [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 400, 401, 402],
+               [30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47]],
+ "prompt_lens": [6, 4, 9], "advantages": [1.0, -0.5, 0.25], "off_policy": [false, false, true]}
+JSON
+	for p in cpu cuda; do
+		timeout 120 "$root/bin/ltecli" grad --provider $p --model "$tiny" --batch "$work/batch.json" --out "$work/grad-$p.safetensors" || true
+	done
+	step "ltecli grad: CUDA against CPU (relative error per tensor)" python3 - "$work/grad-cpu.safetensors" "$work/grad-cuda.safetensors" <<'PY'
+import json, struct, sys
+import numpy as np
+def load(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    out = {}
+    for k, v in head.items():
+        if k == "__metadata__" or v["dtype"] != "F32":
+            continue
+        a, b = v["data_offsets"]
+        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).astype(np.float64)
+    return out
+cpu, gpu = load(sys.argv[1]), load(sys.argv[2])
+worst = 0.0
+for k in cpu:
+    d = np.linalg.norm(gpu[k] - cpu[k]) / max(np.linalg.norm(cpu[k]), 1e-30)
+    worst = max(worst, d)
+print("tensors %d, worst per-tensor relative error %.3g" % (len(cpu), worst))
+sys.exit(0 if worst < 2e-2 else 1)
+PY
+	unset ORT_LIB
+}
+
+# benchmarks: the engine on CUDA (Qwen3-0.6B shape: train 4 x 512, decode 16 rows; the 103M
+# model: train 4 x 256, decode 16 rows), with the 1.30 core and, for the 103M model, the 1.29
+# one; then PyTorch eager (transformers Qwen3, random weights) on the same GPU.
+benchmarks() {
+	local bench=$root/bin/qwen3.test
+	for core in "$core130" "$core129"; do
+		export ORT_LIB=$LTECLI_CACHE/$core
+		step "benchmark 103M on CUDA, $core" bash -c 'cd "$1/model/qwen3" && LTECLI_BENCH_PROVIDER=cuda timeout 200 "$2" -test.run "^$" -test.bench "TrainStep$|Decode16$" -test.benchtime 5x' _ "$root" "$bench"
+	done
+	export ORT_LIB=$LTECLI_CACHE/$core130
+	step "benchmark Qwen3-0.6B shape on CUDA, $core130" bash -c 'cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|Decode16$" -test.benchtime 5x' _ "$root" "$bench"
+	unset ORT_LIB
+	local peer=$xfer/perf_torch_gpu.py
+	if [ -f "$peer" ]; then
+		step "PyTorch eager on the same GPU" env PYTHONUNBUFFERED=1 timeout 300 python3 "$peer" \
+			train:0.6b:fp32:4:512 train:0.6b:bf16:4:512 decode:0.6b:bf16:16:64 train:mid:fp32:4:256 decode:mid:fp32:16:64
+	else
+		echo "gpu-check: no $peer (copy ../shared/gpu/perf_torch_gpu.py there): PyTorch not measured"
+	fi
 }
 
 case "${1:-check}" in
