@@ -12,7 +12,7 @@ type DevicesCmd struct{}
 
 // Run opens the device of --provider and prints the library, the plugin and every EP device.
 func (c *DevicesCmd) Run(g *Globals) error {
-	if err := ort.Init(g.ORTLib); err != nil {
+	if err := ort.Init(ort.CoreFor(ort.Provider(g.Provider), g.ORTLib)); err != nil {
 		return err
 	}
 	fmt.Printf("onnxruntime %s (%s)\n", ort.Version(), ort.LibraryPath())

@@ -13,7 +13,7 @@ func (g *Globals) sessionConfig() ort.SessionConfig {
 
 // loadModel initialises ONNX Runtime and loads a Hugging Face Qwen3 folder.
 func (g *Globals) loadModel(dir string) (*qwen3.Model, error) {
-	if err := ort.Init(g.ORTLib); err != nil {
+	if err := ort.Init(ort.CoreFor(ort.Provider(g.Provider), g.ORTLib)); err != nil {
 		return nil, err
 	}
 	return qwen3.Load(dir, qwen3.Options{Session: g.sessionConfig()})

@@ -11,7 +11,7 @@ type VersionCmd struct{}
 
 // Run loads ONNX Runtime and prints both versions.
 func (c *VersionCmd) Run(g *Globals) error {
-	if err := ort.Init(g.ORTLib); err != nil {
+	if err := ort.Init(ort.CoreFor(ort.Provider(g.Provider), g.ORTLib)); err != nil {
 		return err
 	}
 	fmt.Printf("ltecli %s\nonnxruntime %s (%s)\n", Version, ort.Version(), ort.LibraryPath())

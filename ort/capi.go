@@ -45,6 +45,13 @@ static ltApi lt_get_api(const char* path, uint32_t version, const char** err) {
 
 static const void* lt_slot(ltApi api, int i) { return api[i]; }
 
+// lt_load_global loads a library with its symbols visible to libraries loaded later (the
+// provider bridge the CUDA plugin links against); the handle is kept for the process.
+static const char* lt_load_global(const char* path) {
+	if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) { return dlerror(); }
+	return NULL;
+}
+
 // Thin trampolines: Go cannot call C function pointers.
 static const char* lt_GetErrorMessage(const void* f, OrtStatusP* s) { return ((const char* (*)(OrtStatusP*))f)(s); }
 static void lt_ReleaseStatus(const void* f, OrtStatusP* s) { ((void (*)(OrtStatusP*))f)(s); }
@@ -604,4 +611,14 @@ func configEntry(opts unsafe.Pointer, key, value string) error {
 	defer C.free(unsafe.Pointer(k))
 	defer C.free(unsafe.Pointer(v))
 	return status(C.lt_AddSessionConfigEntry(fn(slotAddSessionConfigEntry), opts, k, v))
+}
+
+// loadGlobal loads the shared library at path with RTLD_GLOBAL for the rest of the process.
+func loadGlobal(path string) error {
+	c := C.CString(path)
+	defer C.free(unsafe.Pointer(c))
+	if msg := C.lt_load_global(c); msg != nil {
+		return errors.New(C.GoString(msg))
+	}
+	return nil
 }

@@ -142,6 +142,14 @@ func registerCUDAPlugin() error {
 	if err != nil {
 		return err
 	}
+	// The plugin links against the provider bridge (Provider_GetHost and the like) exported by
+	// libonnxruntime_providers_shared.so, which ships beside it: make its symbols global first.
+	bridge := filepath.Join(filepath.Dir(path), "libonnxruntime_providers_shared.so")
+	if _, err := os.Stat(bridge); err == nil {
+		if err := loadGlobal(bridge); err != nil {
+			return fmt.Errorf("loading %s: %w", bridge, err)
+		}
+	}
 	if err := registerEPLibrary(cudaEPName, path); err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "libcuda.so") {
@@ -199,4 +207,18 @@ func findInCaches(sub, name string) string {
 		}
 	}
 	return ""
+}
+
+// CUDACoreName is the file name of the ONNX Runtime core released with the CUDA plugin.
+const CUDACoreName = "libonnxruntime.so"
+
+// CoreFor returns the ONNX Runtime core library to load for a provider: explicit when not
+// empty (--ort-lib, ORT_LIB); for CUDA the 1.29 core that `make setup-cuda` fetches with the
+// plugin, where present (the 1.30 core of `make setup` crashes registering that plugin,
+// measured on an H200); otherwise "" (Init's own lookup).
+func CoreFor(p Provider, explicit string) string {
+	if explicit != "" || p != CUDA {
+		return explicit
+	}
+	return findInCaches("ort-cuda", CUDACoreName)
 }

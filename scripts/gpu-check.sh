@@ -34,7 +34,7 @@ xfer=$root/.gpu-transfer
 cuda_libs=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib:/usr/local/cuda-13.0/targets/x86_64-linux/lib
 
 # The libraries, as paths inside a cache folder.
-libs=(ort/libonnxruntime.so.1 ort-cuda/libonnxruntime.so ort-cuda/libonnxruntime_providers_cuda.so)
+libs=(ort/libonnxruntime.so.1 ort-cuda/libonnxruntime.so ort-cuda/libonnxruntime_providers_cuda.so ort-cuda/libonnxruntime_providers_shared.so)
 core130=ort/libonnxruntime.so.1
 core129=ort-cuda/libonnxruntime.so
 
@@ -94,6 +94,7 @@ unpack() {
 }
 
 failed=()
+last_ok=0
 # step NAME COMMAND...: runs a check, records a failure (a crash included) and goes on.
 step() {
 	local name=$1
@@ -102,13 +103,43 @@ step() {
 	local start=$SECONDS
 	if "$@"; then
 		echo "--- ok: $name ($((SECONDS - start)) s)"
+		last_ok=1
 	else
 		echo "--- FAILED ($?): $name ($((SECONDS - start)) s)"
 		failed+=("$name")
+		last_ok=0
 	fi
 }
 
 check() {
+	setup_env
+	for b in ltecli ort.test graph.test qwen3.test; do
+		[ -x "$root/bin/$b" ] || { echo "gpu-check: bin/$b is missing: run scripts/gpu-check.sh pack where Go is" >&2; exit 1; }
+	done
+	nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "gpu-check: nvidia-smi failed"
+	provider_checks
+	model_checks "$core129"
+	benchmarks
+	summary
+}
+
+# models: only the model checks and the benchmarks (a second call on a warm machine).
+models() {
+	setup_env
+	model_checks "$core129"
+	benchmarks
+	summary
+}
+
+summary() {
+	if [ ${#failed[@]} -gt 0 ]; then
+		printf 'gpu-check: FAILED: %s\n' "${failed[@]}"
+		exit 1
+	fi
+	echo "gpu-check: all checks passed"
+}
+
+setup_env() {
 	export LD_LIBRARY_PATH=$cuda_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	if [ -z "${LTECLI_CACHE:-}" ]; then
 		if ls "$xfer"/*.xz.part-* >/dev/null 2>&1; then
@@ -122,13 +153,15 @@ check() {
 	if command -v go >/dev/null; then
 		build
 	fi
-	for b in ltecli ort.test graph.test qwen3.test; do
-		[ -x "$root/bin/$b" ] || { echo "gpu-check: bin/$b is missing: run scripts/gpu-check.sh pack where Go is" >&2; exit 1; }
-	done
-	nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "gpu-check: nvidia-smi failed"
+}
+
+# provider_checks: with each core, the plugin loads, device values and the engine's graphs
+# give the CPU's numbers.
+provider_checks() {
 	for core in "$core130" "$core129"; do
 		export ORT_LIB=$LTECLI_CACHE/$core
 		step "devices, $core" "$root/bin/ltecli" devices --provider cuda
+		[ "$last_ok" = 1 ] || continue # the provider did not load: the other checks would fail the same way
 		step "device values CUDA vs CPU, $core" \
 			bash -c 'cd "$1/ort" && LTECLI_TEST_CUDA=1 ../bin/ort.test -test.run TestCUDAMatchesCPU -test.v -test.timeout 3m' _ "$root"
 		step "Qwen3 graphs CUDA vs CPU, $core" \
@@ -136,14 +169,7 @@ check() {
 		step "engine CUDA vs CPU (scores, gradients, decoding), $core" \
 			bash -c 'cd "$1/model/qwen3" && LTECLI_TEST_CUDA=1 ../../bin/qwen3.test -test.run TestCUDAMatchesCPU -test.v -test.timeout 4m' _ "$root"
 	done
-	model_checks "$core130"
-	benchmarks
-
-	if [ ${#failed[@]} -gt 0 ]; then
-		printf 'gpu-check: FAILED: %s\n' "${failed[@]}"
-		exit 1
-	fi
-	echo "gpu-check: all checks passed"
+	unset ORT_LIB
 }
 
 # model_checks CORE: the embedded model on CUDA against the CPU (greedy generate, grad) and a
@@ -206,15 +232,17 @@ PY
 # one; then PyTorch eager (transformers Qwen3, random weights) on the same GPU.
 benchmarks() {
 	local bench=$root/bin/qwen3.test
-	for core in "$core130" "$core129"; do
+	for core in "$core129"; do
 		export ORT_LIB=$LTECLI_CACHE/$core
 		step "benchmark 103M on CUDA, $core" bash -c 'cd "$1/model/qwen3" && LTECLI_BENCH_PROVIDER=cuda timeout 200 "$2" -test.run "^$" -test.bench "TrainStep$|Decode16$" -test.benchtime 5x' _ "$root" "$bench"
 	done
-	export ORT_LIB=$LTECLI_CACHE/$core130
-	step "benchmark Qwen3-0.6B shape on CUDA, $core130" bash -c 'cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|Decode16$" -test.benchtime 5x' _ "$root" "$bench"
+	export ORT_LIB=$LTECLI_CACHE/$core129
+	step "benchmark Qwen3-0.6B shape on CUDA, $core129" bash -c 'cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|Decode16$" -test.benchtime 5x' _ "$root" "$bench"
 	unset ORT_LIB
 	local peer=$xfer/perf_torch_gpu.py
-	if [ -f "$peer" ]; then
+	if [ -n "${GPU_CHECK_NO_PEER:-}" ]; then
+		echo "gpu-check: PyTorch not measured (GPU_CHECK_NO_PEER)"
+	elif [ -f "$peer" ]; then
 		step "PyTorch eager on the same GPU" env PYTHONUNBUFFERED=1 timeout 300 python3 "$peer" \
 			train:0.6b:fp32:4:512 train:0.6b:bf16:4:512 decode:0.6b:bf16:16:64 train:mid:fp32:4:256 decode:mid:fp32:16:64
 	else
@@ -226,6 +254,7 @@ case "${1:-check}" in
 pack) pack ;;
 unpack) unpack ;;
 check) check ;;
+models) models ;;
 *)
 	echo "usage: $0 [pack|unpack|check]" >&2
 	exit 2

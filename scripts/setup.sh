@@ -32,6 +32,8 @@ cuda_ep_pkg=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
 cuda_ep_tgz=com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz
 cuda_ep_sha=2b459e0c17f340c92970c10ed86de4f37a3009f93c14053e6ad4334cbb6be412
 cuda_ep_member=package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so
+# The provider bridge the plugin links against (Provider_GetHost), loaded before it.
+cuda_ep_bridge=package/Plugins/Linux/x64/libonnxruntime_providers_shared.so
 
 # fetch PKG TGZ SHA DEST MEMBER...: npm pack PKG, verify, extract MEMBERs flat into DEST.
 fetch() {
@@ -63,7 +65,7 @@ fetch() {
 case "${1:-}" in
 "") ;;
 cuda)
-	fetch "$cuda_ep_pkg" "$cuda_ep_tgz" "$cuda_ep_sha" "$cache/ort-cuda" "$cuda_ep_member"
+	fetch "$cuda_ep_pkg" "$cuda_ep_tgz" "$cuda_ep_sha" "$cache/ort-cuda" "$cuda_ep_member" "$cuda_ep_bridge"
 	fetch "$cuda_core_pkg" "$cuda_core_tgz" "$cuda_core_sha" "$cache/ort-cuda" "$cuda_core_member"
 	exit 0
 	;;

@@ -649,11 +649,18 @@ func (m *Model) scoreVJP(b Batch, temperature float64, dLogp, dEnt []float32, gr
 	}
 	// The device gradients (every layer's parameters and the head's weight) come back once.
 	if !dg.fresh {
-		flat := ort.Zeros(m.floatType(), int64(len(grads.Data)))
+		// Straight into the host store for float32 (no staging buffer: on a GPU the gradient
+		// is the size of the model).
+		flat := ort.F32Tensor(grads.Data, int64(len(grads.Data)))
+		if m.opts.DType != graph.Float32 {
+			flat = ort.Zeros(m.floatType(), int64(len(grads.Data)))
+		}
 		if err := dg.flat.CopyTo(flat); err != nil {
 			return fmt.Errorf("downloading gradients: %w", err)
 		}
-		copy(grads.Data, toF32(flat))
+		if flat.DType != ort.Float32 {
+			copy(grads.Data, toF32(flat))
+		}
 	}
 	copy(grads.Tensor(FinalNormName), dNorm)
 	// Embedding rows: summed in position order, so the result does not depend on threads.
