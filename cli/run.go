@@ -373,9 +373,9 @@ func sampleCorrect(gen backend.Generator, tok *tokenizer.Tokenizer, tmpl *tokeni
 	n, maxTokens int, temperature float64, seed uint64) ([]int, error) {
 	prompts := make([][]int, len(problems))
 	for i, p := range problems {
-		text, err := tmpl.Render(p.Question)
+		text, err := lte.PromptText(tmpl, p, p.Question)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("problem %s: %w", p.ID, err)
 		}
 		prompts[i] = tok.Encode(text)
 	}

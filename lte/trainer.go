@@ -144,28 +144,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 	return nil
 }
 
-// render applies the prompt template to a question and tokenizes it.
-func (t *Trainer) render(p Problem, question string) (string, []int, error) {
-	var text string
-	var err error
-	if len(p.Messages) > 0 && question == p.Question {
-		text = ChatPrompt(p.Messages)
-	} else {
-		text, err = t.Prompt.Render(question)
-		if err != nil {
-			return "", nil, err
-		}
+// render builds a problem's prompt with userText as its user text (see PromptText) and
+// tokenizes it.
+func (t *Trainer) render(p Problem, userText string) (string, []int, error) {
+	text, err := PromptText(t.Prompt, p, userText)
+	if err != nil {
+		return "", nil, fmt.Errorf("problem %s: %w", p.ID, err)
 	}
 	return text, t.Tok.Encode(text), nil
-}
-
-// ChatPrompt renders chat messages in Qwen's format and opens the assistant turn.
-func ChatPrompt(msgs []Message) string {
-	var s string
-	for _, m := range msgs {
-		s += "<|im_start|>" + m.Role + "\n" + m.Content + "<|im_end|>\n"
-	}
-	return s + "<|im_start|>assistant\n"
 }
 
 // sample generates n responses for each prompt and verifies them.
@@ -264,10 +250,9 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 				if err != nil {
 					return nil, err
 				}
-				if text, err = t.Prompt.Render(question); err != nil {
+				if text, ids, err = t.render(problems[g], question); err != nil {
 					return nil, err
 				}
-				ids = t.Tok.Encode(text)
 				templateCounts[name]++
 			}
 			hTexts, hPrompts, hGroups = append(hTexts, text), append(hPrompts, ids), append(hGroups, g)

@@ -45,6 +45,16 @@ var fakeChecker = Checker{
 
 func newTinyTrainer(t *testing.T, modelDir string, cfg Config) *Trainer {
 	t.Helper()
+	var problems []Problem
+	for i := 0; i < 6; i++ {
+		problems = append(problems, Problem{ID: fmt.Sprint("p", i), Question: fmt.Sprintf("What is %d+%d?", i, i), Answer: fmt.Sprint(2 * i)})
+	}
+	return newTinyTrainerOn(t, modelDir, cfg, "qwen-boxed", problems)
+}
+
+// newTinyTrainerOn makes a trainer on given problems with a built-in prompt template.
+func newTinyTrainerOn(t *testing.T, modelDir string, cfg Config, template string, problems []Problem) *Trainer {
+	t.Helper()
 	m, err := qwen3.Load(modelDir, qwen3.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -54,10 +64,9 @@ func newTinyTrainer(t *testing.T, modelDir string, cfg Config) *Trainer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, _ := tokenizer.TemplateByName("qwen-boxed")
-	var problems []Problem
-	for i := 0; i < 6; i++ {
-		problems = append(problems, Problem{ID: fmt.Sprint("p", i), Question: fmt.Sprintf("What is %d+%d?", i, i), Answer: fmt.Sprint(2 * i)})
+	tmpl, err := tokenizer.TemplateByName(template)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// Many stop tokens keep the random model's responses short, so that most finish before
 	// the length limit and get verified.
