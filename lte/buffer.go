@@ -62,7 +62,9 @@ const maxStepsKept = 32
 
 // ReplayBuffer is the trial-and-error replay buffer: for each training problem, its distinct
 // wrong final answers across steps and epochs, deduplicated by an equivalence (the verifier's),
-// bounded per problem by keeping the most frequent and, among equals, the most recent.
+// bounded per problem: a mistake seen at the step being recorded is never evicted (so the
+// step's hint can list it), and of the older ones the most frequent and, among equals, the
+// most recent are kept.
 type ReplayBuffer struct {
 	Mode          BufferMode
 	MaxPerProblem int
@@ -106,14 +108,23 @@ func (b *ReplayBuffer) Record(problem string, step int, answers []string) {
 		}
 	}
 	if len(list) > b.MaxPerProblem {
-		// Keep the most frequent; among equals, the most recently seen.
+		// Keep every mistake seen at this step (the hint about to be built lists them), then
+		// the most frequent of the others; among equals, the most recently seen. When this
+		// step alone brings more than the bound, the list holds them all until the next step.
 		sort.SliceStable(list, func(i, j int) bool {
+			if ni, nj := list[i].Last() == step, list[j].Last() == step; ni != nj {
+				return ni
+			}
 			if list[i].Count != list[j].Count {
 				return list[i].Count > list[j].Count
 			}
 			return list[i].Last() > list[j].Last()
 		})
-		list = list[:b.MaxPerProblem]
+		keep := b.MaxPerProblem
+		for keep < len(list) && list[keep].Last() == step {
+			keep++
+		}
+		list = list[:keep]
 	}
 	if len(list) > 0 {
 		b.problems[problem] = list

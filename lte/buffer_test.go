@@ -154,3 +154,38 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// TestReplayBufferKeepsThisStepsMistakes: frequent old mistakes never push out the answers of
+// the step being recorded, so step mode's hint lists them and the hint template is chosen.
+func TestReplayBufferKeepsThisStepsMistakes(t *testing.T) {
+	for _, mode := range []string{"step", "window=2", "all"} {
+		m, _ := ParseBufferMode(mode)
+		b := NewReplayBuffer(m, 2, numericEqual)
+		for s := 1; s <= 3; s++ {
+			b.Record("p", s, []string{"1", "1", "2", "2"})
+		}
+		b.Record("p", 4, []string{"3", "4", "5", "3"})
+		got := b.Mistakes("p", 4, 0)
+		want := []string{"3", "4", "5"}
+		if mode != "step" {
+			want = []string{"3"} // count 2, then the rest by count
+			if !reflect.DeepEqual(got[:1], want) || len(got) != 3 {
+				t.Errorf("%s: step 4 lists %v, want 3 first and 4, 5 kept", mode, got)
+			}
+		} else if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: step 4 lists %v, want %v", mode, got, want)
+		}
+		e, _ := NewHintEngine("", "", "", 8)
+		if name, listed := e.Choose(b.Mistakes("p", 4, 0), 0, 8); name != TemplateHint || len(listed) != 3 {
+			t.Errorf("%s: nothing truncated but template %s listing %v", mode, name, listed)
+		}
+		// The next step brings the bound back: its own mistake and the most frequent older one.
+		b.Record("p", 5, []string{"6"})
+		if got := b.Answers(); got != 2 {
+			t.Errorf("%s: %d mistakes held after step 5, want the bound 2", mode, got)
+		}
+		if got := b.Mistakes("p", 5, 0); mode == "step" && !reflect.DeepEqual(got, []string{"6"}) {
+			t.Errorf("%s: step 5 lists %v, want [6]", mode, got)
+		}
+	}
+}
