@@ -45,7 +45,7 @@ type RunCmd struct {
 
 	LR                     float64  `name:"lr" help:"Peak learning rate (default 1e-6; 1e-4 on the embedded model)."`
 	Schedule               string   `name:"schedule" default:"constant" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
-	Warmup                 int      `name:"warmup" default:"0" help:"Linear warm-up steps."`
+	Warmup                 int      `name:"warmup" default:"0" help:"Linear warm-up, in training steps (the schedule advances once per training step, whatever --mini-batches and --ppo-epochs)."`
 	MinLRRatio             float64  `name:"min-lr-ratio" default:"0" help:"Floor of linear and cosine schedules, as a fraction of --lr."`
 	WeightDecay            float64  `name:"weight-decay" default:"0.01" help:"AdamW decoupled weight decay (matrices only)."`
 	MaxGradNorm            float64  `name:"max-grad-norm" default:"1" help:"Global gradient-norm clip (0: none)."`

@@ -75,7 +75,7 @@ func NewTrainer(cfg Config, model *qwen3.Model, tok *tokenizer.Tokenizer, prompt
 	ocfg := optim.DefaultAdamW()
 	ocfg.LR, ocfg.WeightDecay = cfg.LR, cfg.WeightDecay
 	opt := optim.NewAdamW(model.Params, ocfg)
-	opt.Schedule = sched
+	opt.Schedule = sched // recorded with the optimizer state; TrainStep steps it per training step
 	t := &Trainer{
 		Config: cfg, Model: model, Tok: tok, Prompt: prompt, Train: train, Checker: checker,
 		Hints: hints, Buffer: NewReplayBuffer(mode, cfg.BufferMax, checker.Equal), Opt: opt, StopIDs: stopIDs,
@@ -342,7 +342,10 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 	var last LossResult
 	var norm float64
 	skipped := 0
-	lr := t.Opt.LR()
+	// The schedule advances once per training step, as verl's does, whatever the number of
+	// optimizer steps (mini-batches x PPO epochs) a training step takes: warm-up and total are
+	// counted in training steps.
+	lr := t.schedule.LR(t.Step)
 	for epoch := 0; epoch < cfg.PPOEpochs; epoch++ {
 		for mb := 0; mb < cfg.MiniBatches; mb++ {
 			lo, hi := mb*len(seqs)/cfg.MiniBatches, (mb+1)*len(seqs)/cfg.MiniBatches
@@ -363,7 +366,6 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			}
 			backTime += time.Since(bs)
 			optStart := time.Now()
-			lr = t.Opt.LR()
 			n, skip, err := t.Opt.StepWithClip(t.Model.Params, t.grads, lr, cfg.MaxGradNorm)
 			if err != nil {
 				return nil, err

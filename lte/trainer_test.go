@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -195,6 +196,33 @@ func TestGRPOAndExtraRun(t *testing.T) {
 		_, hasHints := ms[0]["hinted_groups"]
 		if hasHints != (algo == AlgoGRPOExtra) {
 			t.Errorf("%s: hinted_groups present = %v", algo, hasHints)
+		}
+	}
+}
+
+// TestScheduleAdvancesPerTrainingStep: with several optimizer steps per training step, the
+// learning rate follows the schedule in training steps (warm-up and total are counted in
+// them), the same for every optimizer step of a training step.
+func TestScheduleAdvancesPerTrainingStep(t *testing.T) {
+	modelDir := tinyRun(t)
+	cfg := tinyConfig(AlgoGRPO)
+	cfg.Steps, cfg.Schedule, cfg.Warmup, cfg.LR = 5, "linear", 2, 1e-2
+	cfg.MiniBatches, cfg.PPOEpochs, cfg.Loss.KLCoef = 2, 2, 0
+	tr := newTinyTrainer(t, modelDir, cfg)
+	// Closed form: warm-up lr*(s+1)/2 for s < 2, then linear from lr at s = 2 to 0 at s = 5.
+	want := []float64{0.5e-2, 1e-2, 1e-2, 1e-2 * 2 / 3, 1e-2 / 3}
+	for s := range cfg.Steps {
+		before := tr.Opt.Step
+		m, err := tr.TrainStep()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Step++
+		if got := m["lr"].(float64); math.Abs(got-want[s]) > 1e-15 {
+			t.Errorf("training step %d: lr %g, want %g", s+1, got, want[s])
+		}
+		if n := tr.Opt.Step - before + m["skipped_steps"].(int); n != 4 {
+			t.Errorf("training step %d took %d optimizer steps, want 4", s+1, n)
 		}
 	}
 }
