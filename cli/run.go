@@ -55,7 +55,7 @@ type RunCmd struct {
 	ClipLow                float64  `name:"clip-low" default:"0.2" help:"PPO clip below 1."`
 	ClipHigh               float64  `name:"clip-high" default:"0.2" help:"PPO clip above 1."`
 	DualClip               *float64 `name:"dual-clip" help:"Dual-clip constant c > 1 for negative advantages."`
-	LossAgg                string   `name:"loss-agg" default:"token-mean" enum:"token-mean,seq-mean-token-mean,seq-mean-token-sum-norm" help:"Loss aggregation."`
+	LossAgg                string   `name:"loss-agg" default:"token-mean" enum:"token-mean,seq-mean-token-sum,seq-mean-token-mean,seq-mean-token-sum-norm" help:"Loss aggregation, as verl defines it: token-mean (all token losses / their count), seq-mean-token-sum, seq-mean-token-mean, seq-mean-token-sum-norm (the sum of all token losses / --max-tokens, Dr. GRPO)."`
 	Gamma                  float64  `name:"gamma" default:"0.1" help:"Off-policy weight f(r) = r/(r+gamma)."`
 	NoOffPolicyDenominator bool     `name:"no-off-policy-denominator" help:"Use r = pi_theta instead of pi_theta/pi_old for hinted samples (LUFFY's code)."`
 	NoStd                  bool     `name:"no-std" help:"Dr. GRPO advantages: r - mean, no division by the standard deviation."`
@@ -98,7 +98,7 @@ func (c *RunCmd) config(algo string) lte.Config {
 	cfg.LR, cfg.Schedule, cfg.Warmup, cfg.MinLRRatio = c.LR, c.Schedule, c.Warmup, c.MinLRRatio
 	cfg.WeightDecay, cfg.MaxGradNorm = c.WeightDecay, c.MaxGradNorm
 	cfg.Loss = lte.LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, DualClip: c.DualClip, KLCoef: c.KLCoef, KL: c.KL,
-		EntropyCf: c.EntropyCoef, Agg: c.LossAgg, MaxResponseLen: c.MaxTokens + 1, Gamma: c.Gamma, OffPolicyDenominator: !c.NoOffPolicyDenominator}
+		EntropyCf: c.EntropyCoef, Agg: c.LossAgg, MaxResponseLen: c.MaxTokens, Gamma: c.Gamma, OffPolicyDenominator: !c.NoOffPolicyDenominator}
 	cfg.ScaleByStd = !c.NoStd
 	cfg.PPOEpochs, cfg.MiniBatches, cfg.MicroTokens = c.PPOEpochs, c.MiniBatches, c.MicroTokens
 	cfg.BufferMode, cfg.BufferMax, cfg.HintMaxAnswers = c.BufferMode, c.BufferMax, c.HintMaxAnswers

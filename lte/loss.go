@@ -5,11 +5,21 @@ import (
 	"math"
 )
 
-// Loss aggregation modes.
+// Loss aggregation modes, with the definitions of verl's agg_loss: over a batch of S
+// sequences with n_i response tokens each and token losses l_it,
+//
+//	token-mean:              sum_i sum_t l_it / sum_i n_i
+//	seq-mean-token-sum:      (1/S) sum_i sum_t l_it
+//	seq-mean-token-mean:     (1/S) sum_i (1/n_i) sum_t l_it
+//	seq-mean-token-sum-norm: sum_i sum_t l_it / L, L a constant (the maximum response length)
+//
+// seq-mean-token-sum-norm (Dr. GRPO) divides by the constant only, not by the number of
+// sequences, so its scale grows with the batch.
 const (
-	AggTokenMean          = "token-mean"              // sum over all response tokens / their count
-	AggSeqMeanTokenMean   = "seq-mean-token-mean"     // mean over sequences of each one's token mean
-	AggSeqMeanTokenSumNrm = "seq-mean-token-sum-norm" // sum / (sequences x MaxResponseLen)
+	AggTokenMean          = "token-mean"
+	AggSeqMeanTokenSum    = "seq-mean-token-sum"
+	AggSeqMeanTokenMean   = "seq-mean-token-mean"
+	AggSeqMeanTokenSumNrm = "seq-mean-token-sum-norm"
 )
 
 // LossConfig holds the policy-loss settings shared by GRPO and LTE.
@@ -21,7 +31,7 @@ type LossConfig struct {
 	KL        string   `json:"kl"` // "k1", "k2" or "k3"
 	EntropyCf float64  `json:"entropy_coef"`
 	Agg       string   `json:"agg"`
-	// MaxResponseLen is the normaliser of seq-mean-token-sum-norm.
+	// MaxResponseLen is the constant divisor of seq-mean-token-sum-norm.
 	MaxResponseLen int `json:"max_response_len"`
 	// Gamma regularises the off-policy importance weight f(r) = r / (r + gamma).
 	Gamma float64 `json:"gamma"`
@@ -39,13 +49,13 @@ func DefaultLossConfig() LossConfig {
 // Validate reports settings that make no sense.
 func (c LossConfig) Validate() error {
 	switch c.Agg {
-	case AggTokenMean, AggSeqMeanTokenMean:
+	case AggTokenMean, AggSeqMeanTokenSum, AggSeqMeanTokenMean:
 	case AggSeqMeanTokenSumNrm:
 		if c.MaxResponseLen <= 0 {
 			return fmt.Errorf("loss: %s needs max_response_len > 0", c.Agg)
 		}
 	default:
-		return fmt.Errorf("loss: unknown aggregation %q (want %s, %s or %s)", c.Agg, AggTokenMean, AggSeqMeanTokenMean, AggSeqMeanTokenSumNrm)
+		return fmt.Errorf("loss: unknown aggregation %q (want %s, %s, %s or %s)", c.Agg, AggTokenMean, AggSeqMeanTokenSum, AggSeqMeanTokenMean, AggSeqMeanTokenSumNrm)
 	}
 	switch c.KL {
 	case "k1", "k2", "k3":
@@ -131,17 +141,7 @@ func Loss(cfg LossConfig, seqs []Sequence) (LossResult, error) {
 		n := len(s.Logp)
 		res.DLogp[i] = make([]float64, n)
 		res.DEntropy[i] = make([]float64, n)
-		var weight float64
-		switch cfg.Agg {
-		case AggTokenMean:
-			weight = 1 / float64(res.Tokens)
-		case AggSeqMeanTokenMean:
-			if n > 0 {
-				weight = 1 / float64(len(seqs)*n)
-			}
-		case AggSeqMeanTokenSumNrm:
-			weight = 1 / float64(len(seqs)*cfg.MaxResponseLen)
-		}
+		weight := aggWeight(cfg, n, len(seqs), res.Tokens)
 		A := s.Advantage
 		for t := 0; t < n; t++ {
 			var pg, dpg float64
@@ -178,6 +178,22 @@ func Loss(cfg LossConfig, seqs []Sequence) (LossResult, error) {
 		res.ClipFrac = float64(clipped) / float64(onPolicy)
 	}
 	return res, nil
+}
+
+// aggWeight is the weight of each token loss of a sequence of n tokens in a batch of seqs
+// sequences and tokens tokens under cfg.Agg.
+func aggWeight(cfg LossConfig, n, seqs, tokens int) float64 {
+	switch {
+	case n == 0:
+		return 0
+	case cfg.Agg == AggTokenMean:
+		return 1 / float64(tokens)
+	case cfg.Agg == AggSeqMeanTokenSum:
+		return 1 / float64(seqs)
+	case cfg.Agg == AggSeqMeanTokenMean:
+		return 1 / float64(seqs*n)
+	}
+	return 1 / float64(cfg.MaxResponseLen) // seq-mean-token-sum-norm
 }
 
 // clippedTerm is PPO's clipped surrogate (with optional dual clip) and its derivative with

@@ -31,6 +31,7 @@ func TestLossGradientsMatchFiniteDifferences(t *testing.T) {
 		{ClipLow: 0.1, ClipHigh: 0.3, DualClip: &dual, KLCoef: 0.5, KL: "k2", EntropyCf: 0.01, Agg: AggSeqMeanTokenSumNrm, MaxResponseLen: 8, Gamma: 0.1},
 		{ClipLow: 0.2, ClipHigh: 0.2, KLCoef: 0.05, KL: "k3", EntropyCf: 0.003, Agg: AggTokenMean, Gamma: 0.5, OffPolicyDenominator: true},
 		{ClipLow: 0.2, ClipHigh: 0.2, DualClip: &dual, KL: "k3", Agg: AggTokenMean, Gamma: 0.1},
+		{ClipLow: 0.2, ClipHigh: 0.2, KLCoef: 0.05, KL: "k3", EntropyCf: 0.003, Agg: AggSeqMeanTokenSum, Gamma: 0.1, OffPolicyDenominator: true},
 	}
 	r := rand.New(rand.NewPCG(7, 8))
 	const h = 1e-6
@@ -96,6 +97,70 @@ func TestLossClosedForms(t *testing.T) {
 	res, _ := Loss(cfg, []Sequence{{Logp: []float64{math.Log(0.3)}, Old: []float64{-5}, Entropy: []float64{0}, Advantage: 1, OffPolicy: true}})
 	if want := -0.3 / 0.4; math.Abs(res.Loss-want) > 1e-12 {
 		t.Errorf("off-policy without denominator: loss %g, want %g", res.Loss, want)
+	}
+}
+
+// TestLossAggregationModes checks each aggregation against verl's definitions written out as
+// closed forms on a padded loss matrix: three on-policy sequences of 1, 2 and 3 tokens at
+// ratio 1, whose token losses are -A_i, and a KL term that makes the losses vary by token.
+func TestLossAggregationModes(t *testing.T) {
+	adv := []float64{0.5, -1.25, 2}
+	lens := []int{1, 2, 3}
+	const L = 8
+	var seqs []Sequence
+	loss := make([][]float64, len(adv)) // token losses l_it, a row per sequence
+	for i, a := range adv {
+		s := Sequence{Advantage: a}
+		for tok := 0; tok < lens[i]; tok++ {
+			lp := -0.1 * float64(1+tok+i)
+			s.Logp, s.Old, s.Ref, s.Entropy = append(s.Logp, lp), append(s.Old, lp), append(s.Ref, lp-0.3), append(s.Entropy, 0)
+			loss[i] = append(loss[i], -a+0.3*0.3/2) // -A r at r = 1, plus k2 = (logp - ref)^2 / 2
+		}
+		seqs = append(seqs, s)
+	}
+	sum := func(row []float64) float64 {
+		var x float64
+		for _, v := range row {
+			x += v
+		}
+		return x
+	}
+	var all, seqMeanSum, seqMeanMean float64
+	for _, row := range loss {
+		all += sum(row)
+		seqMeanSum += sum(row) / 3
+		seqMeanMean += sum(row) / float64(len(row)) / 3
+	}
+	want := map[string]float64{
+		AggTokenMean:          all / 6,
+		AggSeqMeanTokenSum:    seqMeanSum,
+		AggSeqMeanTokenMean:   seqMeanMean,
+		AggSeqMeanTokenSumNrm: all / L,
+	}
+	// d loss / d logp of token t of sequence i: the token's weight times d l_it / d logp
+	// (-A_i r = -A_i at r = 1, plus the k2 derivative logp - ref = 0.3).
+	weight := map[string]func(i int) float64{
+		AggTokenMean:          func(int) float64 { return 1.0 / 6 },
+		AggSeqMeanTokenSum:    func(int) float64 { return 1.0 / 3 },
+		AggSeqMeanTokenMean:   func(i int) float64 { return 1 / (3 * float64(lens[i])) },
+		AggSeqMeanTokenSumNrm: func(int) float64 { return 1.0 / L },
+	}
+	for agg, w := range want {
+		cfg := LossConfig{ClipLow: 0.2, ClipHigh: 0.2, KLCoef: 1, KL: "k2", Agg: agg, MaxResponseLen: L, Gamma: 0.1}
+		res, err := Loss(cfg, seqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.Loss-w) > 1e-12 {
+			t.Errorf("%s: loss %.15g, want %.15g", agg, res.Loss, w)
+		}
+		for i := range seqs {
+			for tok := range seqs[i].Logp {
+				if d, want := res.DLogp[i][tok], weight[agg](i)*(-adv[i]+0.3); math.Abs(d-want) > 1e-12 {
+					t.Errorf("%s: d/dlogp[%d][%d] = %g, want %g", agg, i, tok, d, want)
+				}
+			}
+		}
 	}
 }
 
