@@ -270,6 +270,17 @@ func (pt *point) lookup(name string) (complex128, bool) {
 
 var nan = cmplx.NaN()
 
+// inRange returns v, or NaN when float64 could not hold the value v stands for: v is 0 although
+// the value is not (nonzero: all factors are nonzero), or v is infinite although every input is
+// finite. An underflow to 0 would otherwise equal 0 (and any other underflow) within the
+// absolute tolerance, and an overflow would equal any other; NaN equals nothing.
+func inRange(v complex128, nonzero, finiteInputs bool) complex128 {
+	if (nonzero && v == 0) || (finiteInputs && !isFinite(v)) {
+		return nan
+	}
+	return v
+}
+
 func isFinite(c complex128) bool {
 	return !math.IsNaN(real(c)) && !math.IsNaN(imag(c)) && !math.IsInf(real(c), 0) && !math.IsInf(imag(c), 0)
 }
@@ -305,25 +316,29 @@ func evalNum(n *node, pt *point) complex128 {
 		return s
 	case nMul:
 		p := complex(1, 0)
+		zero, finite := false, true
 		for _, k := range n.kids {
 			v := evalNum(k, pt)
+			zero = zero || v == 0
+			finite = finite && isFinite(v)
 			if isReal(p) && isReal(v) {
 				p = complex(real(p)*real(v), 0)
 			} else {
 				p *= v
 			}
 		}
-		return p
+		return inRange(p, !zero, finite)
 	case nPow:
 		b := evalNum(n.kids[0], pt)
 		if r, ok := exact(n.kids[1]); ok {
-			return powNum(b, r)
+			rf, _ := r.Float64()
+			return inRange(powNum(b, r), b != 0, isFinite(b) && !math.IsInf(rf, 0))
 		}
 		e := evalNum(n.kids[1], pt)
 		if isReal(b) && isReal(e) && real(b) >= 0 {
-			return complex(math.Pow(real(b), real(e)), 0)
+			return inRange(complex(math.Pow(real(b), real(e)), 0), b != 0, isFinite(b) && isFinite(e))
 		}
-		return cmplx.Pow(b, e)
+		return inRange(cmplx.Pow(b, e), b != 0, isFinite(b) && isFinite(e))
 	case nFunc:
 		return evalFunc(n, pt)
 	}
@@ -412,9 +427,9 @@ func evalFunc(n *node, pt *point) complex128 {
 		return logNum(x) / logNum(args[1])
 	case "exp":
 		if real1 {
-			return complex(math.Exp(rx), 0)
+			return inRange(complex(math.Exp(rx), 0), true, isFinite(x))
 		}
-		return cmplx.Exp(x)
+		return inRange(cmplx.Exp(x), true, isFinite(x))
 	case "sqrt":
 		if real1 && rx >= 0 {
 			return complex(math.Sqrt(rx), 0)
