@@ -57,7 +57,8 @@ type RunCmd struct {
 	DualClip               *float64 `name:"dual-clip" help:"Dual-clip constant c > 1 for negative advantages."`
 	LossAgg                string   `name:"loss-agg" default:"token-mean" enum:"token-mean,seq-mean-token-sum,seq-mean-token-mean,seq-mean-token-sum-norm" help:"Loss aggregation, as verl defines it: token-mean (all token losses / their count), seq-mean-token-sum, seq-mean-token-mean, seq-mean-token-sum-norm (the sum of all token losses / --max-tokens, Dr. GRPO)."`
 	Gamma                  float64  `name:"gamma" default:"0.1" help:"Off-policy weight f(r) = r/(r+gamma)."`
-	NoOffPolicyDenominator bool     `name:"no-off-policy-denominator" help:"Use r = pi_theta instead of pi_theta/pi_old for hinted samples (LUFFY's code)."`
+	NoOffPolicyDenominator bool     `name:"no-off-policy-denominator" help:"Hinted samples' ratio in f(r): by default r = pi_theta(o|plain prompt) / pi_behaviour(o|hinted prompt), the behaviour log-probs recorded at sampling; this flag uses r = pi_theta, as LUFFY's code does. Which one the LTE paper used is not confirmed."`
+	OffPolicyNorm          string   `name:"off-policy-norm" default:"separate" enum:"separate,joint" help:"separate: on- and off-policy tokens aggregated each on their own and added (1/Z' and 1/Z, LTE's objective as written); joint: one aggregation over all tokens (LUFFY's code)."`
 	NoStd                  bool     `name:"no-std" help:"Dr. GRPO advantages: r - mean, no division by the standard deviation."`
 	PPOEpochs              int      `name:"ppo-epochs" default:"1" help:"Passes over each step's rollouts."`
 	MiniBatches            int      `name:"mini-batches" default:"1" help:"Optimizer steps per pass."`
@@ -98,7 +99,8 @@ func (c *RunCmd) config(algo string) lte.Config {
 	cfg.LR, cfg.Schedule, cfg.Warmup, cfg.MinLRRatio = c.LR, c.Schedule, c.Warmup, c.MinLRRatio
 	cfg.WeightDecay, cfg.MaxGradNorm = c.WeightDecay, c.MaxGradNorm
 	cfg.Loss = lte.LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, DualClip: c.DualClip, KLCoef: c.KLCoef, KL: c.KL,
-		EntropyCf: c.EntropyCoef, Agg: c.LossAgg, MaxResponseLen: c.MaxTokens, Gamma: c.Gamma, OffPolicyDenominator: !c.NoOffPolicyDenominator}
+		EntropyCf: c.EntropyCoef, Agg: c.LossAgg, MaxResponseLen: c.MaxTokens, Gamma: c.Gamma, OffPolicyDenominator: !c.NoOffPolicyDenominator,
+		OffPolicyNorm: c.OffPolicyNorm}
 	cfg.ScaleByStd = !c.NoStd
 	cfg.PPOEpochs, cfg.MiniBatches, cfg.MicroTokens = c.PPOEpochs, c.MiniBatches, c.MicroTokens
 	cfg.BufferMode, cfg.BufferMax, cfg.HintMaxAnswers = c.BufferMode, c.BufferMax, c.HintMaxAnswers

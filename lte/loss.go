@@ -22,6 +22,18 @@ const (
 	AggSeqMeanTokenSumNrm = "seq-mean-token-sum-norm"
 )
 
+// How off-policy (hinted) tokens are normalised against on-policy ones.
+const (
+	// NormSeparate aggregates the on-policy and the off-policy sequences each on their own
+	// and adds the two, J = (1/Z') sum_hinted f(r') A' + (1/Z) sum_on-policy CLIP(r, A), as
+	// LTE's objective (and LUFFY's) is written: with token-mean, Z and Z' are the token counts
+	// of each part.
+	NormSeparate = "separate"
+	// NormJoint aggregates all sequences together, one mean over every token, as LUFFY's code
+	// does.
+	NormJoint = "joint"
+)
+
 // LossConfig holds the policy-loss settings shared by GRPO and LTE.
 type LossConfig struct {
 	ClipLow   float64  `json:"clip_low"`
@@ -38,12 +50,16 @@ type LossConfig struct {
 	// OffPolicyDenominator uses r = pi_theta / pi_old for off-policy tokens; false uses
 	// r = pi_theta, as LUFFY's code does.
 	OffPolicyDenominator bool `json:"off_policy_denominator"`
+	// OffPolicyNorm is NormSeparate or NormJoint ("" is NormJoint, the setting before the
+	// choice existed).
+	OffPolicyNorm string `json:"off_policy_norm"`
 }
 
-// DefaultLossConfig is GRPO's usual setting with LTE's off-policy defaults: clip 0.2, no KL,
-// no entropy bonus, token-mean, gamma 0.1 with the denominator.
+// DefaultLossConfig is GRPO's usual setting with LTE's off-policy defaults as its objective
+// is written: clip 0.2, no KL, no entropy bonus, token-mean, gamma 0.1 with the denominator,
+// separate normalisers for on- and off-policy tokens.
 func DefaultLossConfig() LossConfig {
-	return LossConfig{ClipLow: 0.2, ClipHigh: 0.2, KL: "k3", Agg: AggTokenMean, Gamma: 0.1, OffPolicyDenominator: true}
+	return LossConfig{ClipLow: 0.2, ClipHigh: 0.2, KL: "k3", Agg: AggTokenMean, Gamma: 0.1, OffPolicyDenominator: true, OffPolicyNorm: NormSeparate}
 }
 
 // Validate reports settings that make no sense.
@@ -83,6 +99,11 @@ func (c LossConfig) Validate() error {
 	if c.Gamma < 0 {
 		return fmt.Errorf("loss: gamma must be non-negative, got %g", c.Gamma)
 	}
+	switch c.OffPolicyNorm {
+	case "", NormJoint, NormSeparate:
+	default:
+		return fmt.Errorf("loss: unknown off-policy normalisation %q (want %s or %s)", c.OffPolicyNorm, NormSeparate, NormJoint)
+	}
 	return nil
 }
 
@@ -117,7 +138,9 @@ type LossResult struct {
 //	off-policy: r = exp(logp - old) (or exp(logp) without the denominator), pg = -A r/(r+gamma)
 //	token loss = pg + kl_coef kl - entropy_coef entropy
 //
-// aggregated by cfg.Agg. It is a pure function of its inputs.
+// aggregated by cfg.Agg, over all sequences together or, with NormSeparate, over the on-policy
+// and the off-policy sequences each on their own, the two results added. It is a pure function
+// of its inputs.
 func Loss(cfg LossConfig, seqs []Sequence) (LossResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return LossResult{}, err
@@ -136,12 +159,33 @@ func Loss(cfg LossConfig, seqs []Sequence) (LossResult, error) {
 		}
 		return res, nil
 	}
+	weights := make([]float64, len(seqs))
+	parts := [][]int{make([]int, 0, len(seqs))}
+	if cfg.OffPolicyNorm == NormSeparate {
+		parts = append(parts, nil)
+	}
+	for i, s := range seqs {
+		if s.OffPolicy && len(parts) == 2 {
+			parts[1] = append(parts[1], i)
+		} else {
+			parts[0] = append(parts[0], i)
+		}
+	}
+	for _, part := range parts {
+		tokens := 0
+		for _, i := range part {
+			tokens += len(seqs[i].Logp)
+		}
+		for _, i := range part {
+			weights[i] = aggWeight(cfg, len(seqs[i].Logp), len(part), tokens)
+		}
+	}
 	var clipped, onPolicy int
 	for i, s := range seqs {
 		n := len(s.Logp)
 		res.DLogp[i] = make([]float64, n)
 		res.DEntropy[i] = make([]float64, n)
-		weight := aggWeight(cfg, n, len(seqs), res.Tokens)
+		weight := weights[i]
 		A := s.Advantage
 		for t := 0; t < n; t++ {
 			var pg, dpg float64

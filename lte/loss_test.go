@@ -164,6 +164,52 @@ func TestLossAggregationModes(t *testing.T) {
 	}
 }
 
+// TestLossOffPolicyNormalisers: with separate normalisers the on- and off-policy parts are
+// each aggregated over their own sequences, J = (1/Z') sum off + (1/Z) sum on; joint is one
+// aggregation over all. Closed forms at ratio 1: an on-policy token loses -A, an off-policy
+// one -A/(1+gamma).
+func TestLossOffPolicyNormalisers(t *testing.T) {
+	tok := func(n int, a float64, off bool) Sequence {
+		s := Sequence{Advantage: a, OffPolicy: off}
+		for range n {
+			s.Logp, s.Old, s.Entropy = append(s.Logp, -1), append(s.Old, -1), append(s.Entropy, 0)
+		}
+		return s
+	}
+	const g = 0.1
+	seqs := []Sequence{tok(2, 1, false), tok(3, -0.5, false), tok(1, 2, true), tok(4, 1.5, true)}
+	on1, on2 := -1.0, 0.5              // token losses of the on-policy sequences
+	off1, off2 := -2/(1+g), -1.5/(1+g) // and of the off-policy ones
+	cases := []struct {
+		agg, norm string
+		want      float64
+	}{
+		{AggTokenMean, NormJoint, (2*on1 + 3*on2 + off1 + 4*off2) / 10},
+		{AggTokenMean, NormSeparate, (2*on1+3*on2)/5 + (off1+4*off2)/5},
+		{AggTokenMean, "", (2*on1 + 3*on2 + off1 + 4*off2) / 10},
+		{AggSeqMeanTokenMean, NormJoint, (on1 + on2 + off1 + off2) / 4},
+		{AggSeqMeanTokenMean, NormSeparate, (on1+on2)/2 + (off1+off2)/2},
+		{AggSeqMeanTokenSum, NormSeparate, (2*on1+3*on2)/2 + (off1+4*off2)/2},
+		{AggSeqMeanTokenSumNrm, NormSeparate, (2*on1 + 3*on2 + off1 + 4*off2) / 16},
+	}
+	for _, c := range cases {
+		cfg := LossConfig{ClipLow: 0.2, ClipHigh: 0.2, Agg: c.agg, MaxResponseLen: 16, Gamma: g, OffPolicyDenominator: true, OffPolicyNorm: c.norm}
+		res, err := Loss(cfg, seqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.Loss-c.want) > 1e-12 {
+			t.Errorf("%s, %q: loss %.15g, want %.15g", c.agg, c.norm, res.Loss, c.want)
+		}
+	}
+	if _, err := Loss(LossConfig{Agg: AggTokenMean, OffPolicyNorm: "both"}, seqs); err == nil {
+		t.Error("unknown off-policy normalisation accepted")
+	}
+	if DefaultLossConfig().OffPolicyNorm != NormSeparate {
+		t.Error("the default is not the objective as LTE writes it (separate normalisers)")
+	}
+}
+
 func TestLossRejectsBadConfig(t *testing.T) {
 	bad := []LossConfig{
 		{Agg: "mean", KL: "k1"},
