@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"ltecli/lte"
 	"ltecli/lte/eval"
 	"ltecli/lte/verify"
 	"ltecli/model/backend"
@@ -31,6 +32,7 @@ type EvalCmd struct {
 	Limit       int      `name:"limit" help:"Evaluate only the first L problems of each benchmark (0: all)."`
 	Batch       int      `name:"batch" default:"4" help:"Problems per generation call; each brings n rows."`
 	Seed        uint64   `name:"seed" default:"0" help:"Random seed."`
+	Truncated   string   `name:"truncated" default:"wrong" enum:"wrong,verify" help:"A response cut at --max-tokens: wrong (counts wrong, as in training and in-run validation) or verify (verified like any other)."`
 	Out         string   `name:"out" type:"path" help:"Output folder: results.json, samples.jsonl.zst; an interrupted evaluation resumes there."`
 	JSON        bool     `name:"json" help:"Print the results as JSON instead of a table."`
 
@@ -75,6 +77,28 @@ func verifyCheck(response, gold string) (bool, string) {
 	return v.Correct, v.Pred
 }
 
+// textGenerator adapts a sampling engine (the local one or an HTTP backend) to eval's
+// text-in, text-out Generator with p's settings and each call's n and seed.
+func textGenerator(engine backend.Generator, tok *tokenizer.Tokenizer, p backend.Params) eval.Generator {
+	return func(prompts []string, n int, seed uint64) ([][]eval.Response, error) {
+		ids := make([][]int, len(prompts))
+		for i, text := range prompts {
+			ids[i] = tok.Encode(text)
+		}
+		call := p
+		call.N, call.Seed = n, seed
+		samples, err := engine.Generate(context.Background(), ids, call)
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]eval.Response, len(prompts))
+		for _, s := range samples {
+			out[s.Prompt] = append(out[s.Prompt], eval.Response{Text: tok.Decode(s.IDs), FinishReason: s.FinishReason})
+		}
+		return out, nil
+	}
+}
+
 // rescore verifies the samples of c.Rescore again.
 func (c *EvalCmd) rescore() (eval.Results, error) {
 	samples, ignored, err := eval.ReadSamples(c.Rescore)
@@ -94,7 +118,7 @@ func (c *EvalCmd) rescore() (eval.Results, error) {
 	if identical > 0 {
 		fmt.Fprintf(os.Stderr, "eval: warning: %s holds %d records identical to earlier ones (same problem and response, no sample index): if the file repeats samples, Pass@k counts them twice\n", c.Rescore, identical)
 	}
-	return eval.Aggregate(eval.Rescore(samples, verifyCheck), c.K)
+	return eval.Aggregate(eval.Rescore(samples, verifyCheck, c.Truncated), c.K)
 }
 
 // generate samples responses with the model and evaluates them into c.Out.
@@ -141,39 +165,22 @@ func (c *EvalCmd) generate(g *Globals) (eval.Results, error) {
 		defer m.Close()
 		local = &backend.Local{Model: m, Vocab: cfg.VocabSize}
 	}
-	gen, _, err := c.generator(local)
+	engine, _, err := c.generator(local)
 	if err != nil {
 		return eval.Results{}, err
 	}
-	params := backend.Params{
-		N: c.N, MaxNewTokens: c.MaxTokens, Temperature: c.Temperature, TopP: c.TopP,
-		StopIDs: generate.StopIDs(cfg, tok, c.Model),
-	}
+	gen := textGenerator(engine, tok, backend.Params{
+		MaxNewTokens: c.MaxTokens, Temperature: c.Temperature, TopP: c.TopP, StopIDs: generate.StopIDs(cfg, tok, c.Model),
+	})
 	runner := &eval.Runner{
 		Out: c.Out,
 		Settings: eval.Settings{
 			Model: c.Model, Template: tmpl.Name(), N: c.N, Temperature: c.Temperature, TopP: c.TopP,
-			MaxTokens: c.MaxTokens, Seed: c.Seed,
+			MaxTokens: c.MaxTokens, Seed: c.Seed, Truncated: c.Truncated,
 		},
-		Batch:  c.Batch,
-		Render: tmpl.Render,
-		Generate: func(prompts []string, seed uint64) ([][]eval.Response, error) {
-			ids := make([][]int, len(prompts))
-			for i, p := range prompts {
-				ids[i] = tok.Encode(p)
-			}
-			p := params
-			p.Seed = seed
-			samples, err := gen.Generate(context.Background(), ids, p)
-			if err != nil {
-				return nil, err
-			}
-			out := make([][]eval.Response, len(prompts))
-			for _, s := range samples {
-				out[s.Prompt] = append(out[s.Prompt], eval.Response{Text: tok.Decode(s.IDs), FinishReason: s.FinishReason})
-			}
-			return out, nil
-		},
+		Batch:    c.Batch,
+		Render:   func(p lte.Problem) (string, error) { return lte.PromptText(tmpl, p, p.Question) },
+		Generate: gen,
 		Check:    verifyCheck,
 		Progress: os.Stderr,
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"ltecli/lte"
 	"ltecli/lte/eval"
 	"ltecli/weights"
 )
@@ -187,5 +189,56 @@ func TestTableAndPlotCommands(t *testing.T) {
 	}
 	if code, _, errOut := capture(t, "", "plot", filepath.Join(dir, "missing")); code != 1 || !strings.Contains(errOut, "metrics.jsonl") {
 		t.Errorf("plot of a folder without metrics: exit %d, %q", code, errOut)
+	}
+}
+
+// TestValidationMatchesEval: in-run validation and `ltecli eval` are one path from prompts to
+// Pass@k, so the run's last checkpoint, evaluated on the validation file with the run's seed
+// and validation settings, gives the Pass@1 and Pass@8 the run recorded after its last step.
+func TestValidationMatchesEval(t *testing.T) {
+	runDir := filepath.Join(t.TempDir(), "run")
+	if code, _, errOut := capture(t, "", "run", "--out", runDir, "--steps", "1", "--batch-problems", "2", "--group-size", "2",
+		"--val-limit", "16", "--seed", "3"); code != 0 {
+		t.Fatalf("run: %s", errOut)
+	}
+	raw, err := os.ReadFile(filepath.Join(runDir, lte.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var setup struct {
+		Val string `json:"val"`
+	}
+	if err := json.Unmarshal(raw, &setup); err != nil || setup.Val == "" {
+		t.Fatalf("run_config.json: %v, val %q", err, setup.Val)
+	}
+	ms, err := readMetrics(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ms[len(ms)-1]
+	ckpt, err := lte.LatestCheckpoint(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "eval")
+	code, _, errOut := capture(t, "", "eval", "--model", ckpt, "--bench", "val="+setup.Val, "--limit", "16", "--n", "8", "--k", "1,8",
+		"--temperature", "0.6", "--top-p", "1", "--max-tokens", "24", "--batch", "8", "--seed", "3", "--template", "qwen-boxed",
+		"--truncated", "wrong", "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("eval: %s", errOut)
+	}
+	res, err := eval.ReadResults(filepath.Join(out, eval.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Benchmarks["val"].Pass
+	if got[1] == 0 || got[1] == 1 {
+		t.Fatalf("pass@1 %g says nothing: pick problems the model sometimes solves", got[1])
+	}
+	t.Logf("pass@1 %g, pass@8 %g from both", got[1], got[8])
+	for _, k := range []int{1, 8} {
+		if v := last[fmt.Sprintf("val_pass@%d", k)]; v != got[k] {
+			t.Errorf("pass@%d: run's validation %g, eval %g", k, v, got[k])
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -298,23 +299,31 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 
 	sum := runSummary{Name: algo, Dir: dir}
 	// Validation Pass@k and, with --sweep-train, the none-pass share of the training problems
-	// (G samples each at the training temperature) go into the step's metrics line.
+	// (G samples each at the training temperature) go into the step's metrics line. Both go
+	// through eval.Sampler, the path of `ltecli eval`: see sampleSet.
+	genParams := backend.Params{MaxNewTokens: c.MaxTokens, TopP: 1, StopIDs: stopIDs}
 	validate := func(step int, metrics lte.Metrics) error {
 		if len(val) > 0 {
-			correct, err := sampleCorrect(sweepGen, tok, tmpl, stopIDs, val, checker, c.ValN, c.MaxTokens, c.ValTemperature, c.Seed^0x7a11da7e)
+			p := genParams
+			p.Temperature = c.ValTemperature
+			res, err := sampleSet(sweepGen, tok, tmpl, p, c.Seed, ValSet, val, c.ValN, ks)
 			if err != nil {
-				return err
+				return fmt.Errorf("validation: %w", err)
 			}
-			for k, v := range passAtK(correct, c.ValN, ks) {
-				metrics[fmt.Sprintf("val_pass@%d", k)] = v
+			for k, v := range res.Benchmarks[ValSet].Pass {
+				if k == 1 || slices.Contains(ks, k) {
+					metrics[fmt.Sprintf("val_pass@%d", k)] = v
+				}
 			}
 		}
 		if c.SweepTrain {
-			correct, err := sampleCorrect(sweepGen, tok, tmpl, stopIDs, train, checker, cfg.GroupSize, c.MaxTokens, cfg.Temperature, c.Seed^0x5eeb)
+			p := genParams
+			p.Temperature = cfg.Temperature
+			res, err := sampleSet(sweepGen, tok, tmpl, p, c.Seed, "train", train, cfg.GroupSize, nil)
 			if err != nil {
-				return err
+				return fmt.Errorf("training-set sweep: %w", err)
 			}
-			metrics["train_none_pass"] = nonePassFraction(correct)
+			metrics["train_none_pass"] = res.nonePass
 		}
 		return nil
 	}
@@ -369,61 +378,55 @@ func parseKs(spec string) ([]int, error) {
 	return ks, nil
 }
 
-// sampleCorrect samples n responses per problem and returns how many of each problem's are
-// correct (a response cut at the length limit counts as wrong, as in training).
-func sampleCorrect(gen backend.Generator, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, stopIDs []int, problems []lte.Problem, checker lte.Checker,
-	n, maxTokens int, temperature float64, seed uint64) ([]int, error) {
-	prompts := make([][]int, len(problems))
-	for i, p := range problems {
-		text, err := lte.PromptText(tmpl, p, p.Question)
-		if err != nil {
-			return nil, fmt.Errorf("problem %s: %w", p.ID, err)
-		}
-		prompts[i] = tok.Encode(text)
+// ValSet is the set name of in-run validation: with the run's --seed, `ltecli eval --bench
+// val=VALFILE --batch 8 --truncated wrong` and the validation settings (n, temperature,
+// --top-p 1, max tokens, template) draw the same samples from the same checkpoint.
+const ValSet = "val"
+
+// valBatch is the number of problems per generation call of in-run validation.
+const valBatch = 8
+
+// setResult is the Pass@k of a sampled problem set and its share of problems with no correct
+// sample.
+type setResult struct {
+	eval.Results
+	nonePass float64
+}
+
+// sampleSet samples n responses per problem of a set with eval.Sampler, the one path from
+// prompts to Pass@k that `ltecli eval` takes: the problem's prompt (PromptText), the seed,
+// calls of valBatch problems, the project's verifier, truncated responses wrong.
+func sampleSet(engine backend.Generator, tok *tokenizer.Tokenizer, tmpl *tokenizer.Template, p backend.Params, seed uint64,
+	set string, problems []lte.Problem, n int, ks []int) (setResult, error) {
+	s := eval.Sampler{
+		N: n, Seed: seed, Batch: valBatch,
+		Render:    func(p lte.Problem) (string, error) { return lte.PromptText(tmpl, p, p.Question) },
+		Generate:  textGenerator(engine, tok, p),
+		Check:     verifyCheck,
+		Truncated: eval.TruncatedWrong,
 	}
-	samples, err := gen.Generate(context.Background(), prompts, backend.Params{
-		N: n, MaxNewTokens: maxTokens, Temperature: temperature, TopP: 1, Seed: seed, StopIDs: stopIDs,
-	})
+	samples, err := s.Sample(set, problems, nil)
 	if err != nil {
-		return nil, err
+		return setResult{}, err
 	}
-	correct := make([]int, len(problems))
-	for _, s := range samples {
-		if s.FinishReason == generate.FinishLength {
-			continue
-		}
-		if ok, _ := checker.Check(tok.Decode(s.IDs), problems[s.Prompt].Answer); ok {
-			correct[s.Prompt]++
-		}
-	}
-	return correct, nil
-}
-
-// passAtK averages the unbiased Pass@k over problems, for each k <= n.
-func passAtK(correct []int, n int, ks []int) map[int]float64 {
-	out := map[int]float64{}
+	tallies := eval.Tallies(samples)
+	var kept []int
 	for _, k := range ks {
-		if k > n {
-			continue
+		if k <= n {
+			kept = append(kept, k)
 		}
-		var sum float64
-		for _, c := range correct {
-			sum += eval.PassAtK(n, c, k)
-		}
-		out[k] = sum / float64(len(correct))
 	}
-	return out
-}
-
-// nonePassFraction is the share of problems with no correct sample.
-func nonePassFraction(correct []int) float64 {
+	res, err := eval.Aggregate(tallies, kept)
+	if err != nil {
+		return setResult{}, err
+	}
 	none := 0
-	for _, c := range correct {
-		if c == 0 {
+	for _, t := range tallies {
+		if t.Correct == 0 {
 			none++
 		}
 	}
-	return float64(none) / float64(len(correct))
+	return setResult{Results: res, nonePass: float64(none) / float64(len(tallies))}, nil
 }
 
 // Defaults that depend on the model: a real checkpoint, or the embedded tiny one.

@@ -27,10 +27,11 @@ func checkAll(samples []Sample, check Check) {
 	wg.Wait()
 }
 
-// Rescore verifies every sample again with check, in parallel across cores, overwriting
-// Correct and Pred, and returns one tally per (benchmark, id) in order of first appearance.
-func Rescore(samples []Sample, check Check) []Tally {
-	checkAll(samples, check)
+// Rescore verifies every sample again with check, in parallel across cores, under the
+// truncation rule, overwriting Correct and Pred, and returns one tally per (benchmark, id) in
+// order of first appearance.
+func Rescore(samples []Sample, check Check, truncated string) []Tally {
+	verifyAll(samples, check, truncated)
 	return tallySamples(samples)
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"ltecli/lte"
 	"ltecli/weights"
 )
 
@@ -27,9 +28,9 @@ type Response struct {
 	FinishReason string // why generation ended: "stop" (a stop token) or "length"
 }
 
-// Generator returns Settings.N responses to each prompt, in prompt order. seed chooses the
-// random streams of the call.
-type Generator func(prompts []string, seed uint64) ([][]Response, error)
+// Generator returns n responses to each prompt, in prompt order; seed chooses the random
+// streams of the call. Any generation backend can stand behind it.
+type Generator func(prompts []string, n int, seed uint64) ([][]Response, error)
 
 // Settings decide the samples of an evaluation. They are saved in settings.json, and an
 // evaluation resumes only in an output folder saved with the same settings.
@@ -41,19 +42,22 @@ type Settings struct {
 	TopP        float64 `json:"top_p"`
 	MaxTokens   int     `json:"max_tokens"`
 	Seed        uint64  `json:"seed"`
+	Truncated   string  `json:"truncated"` // TruncatedWrong or TruncatedVerify
 }
 
-// Runner evaluates benchmarks into an output folder: it renders each problem's prompt,
-// generates N responses, verifies them, and appends the problem's samples to
-// samples.jsonl.zst as one zstd frame, synced to disk. Run again on the same folder, it reads
-// which problems are finished (dropping an incomplete last frame) and generates only the
-// others. Each Generate call gets a seed derived from Settings.Seed and the call's first
-// problem, so an uninterrupted evaluation is reproducible.
+// Runner evaluates benchmarks into an output folder: through a Sampler (Settings give its N,
+// Seed and truncation rule) it renders each problem's prompt, generates N responses and
+// verifies them, and it appends the problem's samples to samples.jsonl.zst as one zstd frame,
+// synced to disk. Run again on the same folder, it reads which problems are finished
+// (dropping an incomplete last frame) and generates only the others. Each Generate call gets
+// a seed derived from Settings.Seed, the benchmark's name and the call's first problem, so an
+// uninterrupted evaluation is reproducible, and in-run validation with the same settings
+// draws the same samples.
 type Runner struct {
 	Out      string
 	Settings Settings
 	Batch    int // problems per Generate call; 0 means 1
-	Render   func(question string) (string, error)
+	Render   func(p lte.Problem) (string, error)
 	Generate Generator
 	Check    Check
 	Progress io.Writer // a line per Generate call; nil for none
@@ -64,6 +68,12 @@ type Runner struct {
 func (r *Runner) Run(benches []Benchmark, ks []int) (Results, error) {
 	if r.Settings.N < 1 {
 		return Results{}, fmt.Errorf("eval: need at least one sample per problem, got n = %d", r.Settings.N)
+	}
+	if err := CheckTruncated(r.Settings.Truncated); err != nil {
+		return Results{}, fmt.Errorf("eval: %w", err)
+	}
+	if r.Settings.Truncated == "" {
+		r.Settings.Truncated = TruncatedWrong
 	}
 	if err := os.MkdirAll(r.Out, 0o755); err != nil {
 		return Results{}, err
@@ -140,6 +150,9 @@ func (r *Runner) checkSettings() error {
 	if err := json.Unmarshal(saved, &had); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if had.Truncated == "" {
+		had.Truncated = TruncatedVerify // saved before the rule was a setting: verified
+	}
 	if had != r.Settings {
 		return fmt.Errorf("%s holds an evaluation with other settings (%s): use the same flags to resume it, or another --out", r.Out, saved)
 	}
@@ -162,55 +175,32 @@ func (r *Runner) runBenchmark(b Benchmark, done map[problemKey]Tally, journal *s
 	if finished > 0 {
 		r.progress("%s: %d of %d problems were done earlier\n", b.Name, finished, len(b.Problems))
 	}
-	batch := max(r.Batch, 1)
 	start := time.Now()
-	for first := 0; first < len(pending); first += batch {
-		idx := pending[first:min(first+batch, len(pending))]
-		prompts := make([]string, len(idx))
-		for j, i := range idx {
-			var err error
-			if prompts[j], err = r.Render(b.Problems[i].Question); err != nil {
-				return fmt.Errorf("problem %s: %w", b.Problems[i].ID, err)
-			}
-		}
-		firstID := b.Problems[idx[0]].ID
-		responses, err := r.Generate(prompts, callSeed(r.Settings.Seed, b.Name, firstID))
-		if err != nil {
-			return fmt.Errorf("generating for problems from %s: %w", firstID, err)
-		}
-		if len(responses) != len(prompts) {
-			return fmt.Errorf("generator returned responses for %d prompts, want %d", len(responses), len(prompts))
-		}
-		samples := make([]Sample, 0, len(idx)*r.Settings.N)
-		for j, i := range idx {
-			if len(responses[j]) != r.Settings.N {
-				return fmt.Errorf("problem %s: generator returned %d responses, want %d", b.Problems[i].ID, len(responses[j]), r.Settings.N)
-			}
-			p := b.Problems[i]
-			for k, resp := range responses[j] {
-				samples = append(samples, Sample{
-					Benchmark: b.Name, ID: p.ID, Index: k, Gold: p.Answer, Prompt: prompts[j],
-					Response: resp.Text, FinishReason: resp.FinishReason,
-				})
-			}
-		}
-		checkAll(samples, r.Check)
-		for j := range idx {
-			problem := samples[j*r.Settings.N : (j+1)*r.Settings.N]
+	sampler := Sampler{N: r.Settings.N, Seed: r.Settings.Seed, Batch: r.Batch, Render: r.Render, Generate: r.Generate, Check: r.Check, Truncated: r.Settings.Truncated}
+	problems := make([]lte.Problem, len(pending))
+	for j, i := range pending {
+		problems[j] = b.Problems[i]
+	}
+	generated := 0
+	_, err := sampler.Sample(b.Name, problems, func(samples []Sample) error {
+		for len(samples) > 0 {
+			problem := samples[:r.Settings.N]
+			samples = samples[r.Settings.N:]
 			if err := journal.append(problem); err != nil {
 				return err
 			}
 			t := tallySamples(problem)[0]
 			done[problemKey{t.Benchmark, t.ID}] = t
 			finished++
+			generated++
 			correct += float64(t.Correct) / float64(t.Samples)
 		}
-		generated := first + len(idx)
 		perProblem := time.Since(start) / time.Duration(generated)
 		r.progress("%s: %d/%d problems  pass@1 %.2f%%  %.1fs/problem  eta %s\n", b.Name, finished, len(b.Problems),
 			100*correct/float64(finished), perProblem.Seconds(), (perProblem * time.Duration(len(pending)-generated)).Round(time.Second))
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // progress writes a progress line when a progress writer is set.

@@ -40,7 +40,7 @@ type fakeGenerator struct {
 	seen      []string
 }
 
-func (g *fakeGenerator) generate(prompts []string, seed uint64) ([][]Response, error) {
+func (g *fakeGenerator) generate(prompts []string, n int, seed uint64) ([][]Response, error) {
 	if g.failAfter >= 0 && g.calls >= g.failAfter {
 		return nil, errors.New("device lost")
 	}
@@ -50,9 +50,9 @@ func (g *fakeGenerator) generate(prompts []string, seed uint64) ([][]Response, e
 		q := strings.TrimPrefix(p, "P:")
 		g.seen = append(g.seen, q)
 		i, _ := strconv.Atoi(strings.TrimPrefix(q, "q"))
-		for k := range g.n {
+		for k := range n {
 			text := "wrong"
-			if k < i%(g.n+1) {
+			if k < i%(n+1) {
 				text = strconv.Itoa(i)
 			}
 			out[j] = append(out[j], Response{Text: text, FinishReason: "stop"})
@@ -66,7 +66,7 @@ func newRunner(dir string, g *fakeGenerator) *Runner {
 		Out:      dir,
 		Settings: Settings{Model: "m", Template: "t", N: g.n, Temperature: 0.6, TopP: 0.95, MaxTokens: 16, Seed: 1},
 		Batch:    2,
-		Render:   func(q string) (string, error) { return "P:" + q, nil },
+		Render:   func(p lte.Problem) (string, error) { return "P:" + p.Question, nil },
 		Generate: g.generate,
 		Check:    exactCheck,
 	}
@@ -157,7 +157,7 @@ func TestRunnerRefusesOtherSettings(t *testing.T) {
 
 func TestRunnerChecksGeneratorOutput(t *testing.T) {
 	r := newRunner(t.TempDir(), &fakeGenerator{n: 2, failAfter: -1})
-	r.Generate = func(prompts []string, seed uint64) ([][]Response, error) {
+	r.Generate = func(prompts []string, n int, seed uint64) ([][]Response, error) {
 		return make([][]Response, len(prompts)), nil
 	}
 	_, err := r.Run(fakeBenchmarks(), nil)
@@ -179,5 +179,57 @@ func TestCallSeedDependsOnProblem(t *testing.T) {
 			t.Errorf("%s and %s share seed %d", key, other, s)
 		}
 		seen[s] = key
+	}
+}
+
+// TestSamplerTruncationRule: a truncated response with the right answer counts wrong under
+// TruncatedWrong (its answer still extracted) and right under TruncatedVerify; the Runner
+// and Rescore apply the same rule.
+func TestSamplerTruncationRule(t *testing.T) {
+	gen := func(prompts []string, n int, seed uint64) ([][]Response, error) {
+		out := make([][]Response, len(prompts))
+		for j := range prompts {
+			for k := range n {
+				finish := "stop"
+				if k%2 == 1 {
+					finish = FinishLength
+				}
+				out[j] = append(out[j], Response{Text: "7", FinishReason: finish})
+			}
+		}
+		return out, nil
+	}
+	problems := []lte.Problem{{ID: "a", Question: "q", Answer: "7"}, {ID: "b", Question: "q", Answer: "7"}}
+	for rule, want := range map[string]float64{TruncatedWrong: 0.5, "": 0.5, TruncatedVerify: 1} {
+		s := Sampler{N: 4, Batch: 1, Render: func(p lte.Problem) (string, error) { return p.Question, nil }, Generate: gen, Check: exactCheck, Truncated: rule}
+		samples, err := s.Sample("set", problems, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Score(samples, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Benchmarks["set"].Pass[1]; got != want {
+			t.Errorf("rule %q: pass@1 %g, want %g", rule, got, want)
+		}
+		if samples[1].Pred != "7" {
+			t.Errorf("rule %q: truncated sample's answer not extracted: %+v", rule, samples[1])
+		}
+		res, _ = Aggregate(Rescore(samples, exactCheck, rule), nil)
+		if got := res.Benchmarks["set"].Pass[1]; got != want {
+			t.Errorf("rule %q: rescored pass@1 %g, want %g", rule, got, want)
+		}
+		r := &Runner{Out: t.TempDir(), Settings: Settings{N: 4, Seed: 1, Truncated: rule}, Render: s.Render, Generate: gen, Check: exactCheck}
+		res, err = r.Run([]Benchmark{{Name: "set", Problems: problems}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Benchmarks["set"].Pass[1]; got != want {
+			t.Errorf("rule %q: runner pass@1 %g, want %g", rule, got, want)
+		}
+	}
+	if _, err := (&Sampler{N: 1, Truncated: "lenient"}).Sample("set", problems, nil); err == nil {
+		t.Error("unknown truncation rule accepted")
 	}
 }

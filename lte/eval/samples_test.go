@@ -42,7 +42,7 @@ func checkCrafted(t *testing.T, samples []Sample) {
 	if len(samples) != len(craftedLines) {
 		t.Fatalf("read %d samples, want %d", len(samples), len(craftedLines))
 	}
-	res, err := Aggregate(Rescore(samples, exactCheck), []int{2, 4})
+	res, err := Aggregate(Rescore(samples, exactCheck, TruncatedWrong), []int{2, 4})
 	if err != nil {
 		t.Fatal(err)
 	}
