@@ -98,6 +98,11 @@ func (c *RunCmd) Validate(kctx *kong.Context) error {
 			return fmt.Errorf("--val-k: %w", err)
 		}
 	}
+	if c.Seeds != "" {
+		if _, err := parseSeeds(c.Seeds); err != nil {
+			return err
+		}
+	}
 	if c.Resume && c.Compare != "" {
 		return fmt.Errorf("--resume with --compare: resume each algorithm's run on its own, with --out %s/ALGO", c.Out)
 	}

@@ -27,6 +27,7 @@ type RunCmd struct {
 	Resume  bool   `name:"resume" help:"Continue the run in --out from its latest checkpoint (verified by its checksums), with the settings it was started with."`
 	Allow   bool   `name:"allow-changes" help:"With --resume, accept settings that differ from the run's run_config.json; the differences are recorded there under changes."`
 	Compare string `name:"compare" help:"Also run these algorithms with the same seed and budget, e.g. grpo,grpo-extra, and print a comparison."`
+	Seeds   string `name:"seeds" help:"Run every algorithm once per seed, e.g. 1,2,3 (replacing --seed), into OUT/seed-N[/ALGO], and print each column's mean and standard deviation over the seeds."`
 
 	Train         string `name:"train" type:"path" help:"Training problems (JSONL or Parquet; default: the embedded task's)."`
 	Val           string `name:"val" type:"path" help:"Validation problems (default: the embedded task's when training on it)."`
@@ -131,22 +132,61 @@ func (c *RunCmd) Run(g *Globals) error {
 	in := watchInterrupts(context.Background())
 	defer in.stop()
 	algos := c.algos()
-	var summaries []runSummary
-	for _, algo := range algos {
-		dir := c.Out
-		if len(algos) > 1 {
-			dir = filepath.Join(c.Out, algo)
+	seeds := []uint64{c.Seed}
+	if c.Seeds != "" {
+		var err error
+		if seeds, err = parseSeeds(c.Seeds); err != nil {
+			return err
 		}
-		s, err := c.train(in, g, algo, dir)
-		if err != nil {
-			return fmt.Errorf("%s: %w", algo, err)
-		}
-		summaries = append(summaries, s)
 	}
-	if len(summaries) > 1 {
+	runs := make([][]runSummary, len(algos)) // per algorithm, per seed
+	for _, seed := range seeds {
+		c.Seed = seed
+		for a, algo := range algos {
+			dir := c.Out
+			if len(seeds) > 1 {
+				dir = filepath.Join(dir, fmt.Sprintf("seed-%d", seed))
+			}
+			if len(algos) > 1 {
+				dir = filepath.Join(dir, algo)
+			}
+			s, err := c.train(in, g, algo, dir)
+			if err != nil {
+				if len(seeds) > 1 {
+					return fmt.Errorf("%s, seed %d: %w", algo, seed, err)
+				}
+				return fmt.Errorf("%s: %w", algo, err)
+			}
+			runs[a] = append(runs[a], s)
+		}
+	}
+	switch {
+	case len(seeds) > 1:
+		printSeedComparison(os.Stdout, algos, seeds, runs)
+	case len(algos) > 1:
+		var summaries []runSummary
+		for _, r := range runs {
+			summaries = append(summaries, r[0])
+		}
 		printComparison(os.Stdout, summaries)
 	}
 	return nil
+}
+
+// parseSeeds reads a comma-separated list of distinct seeds.
+func parseSeeds(spec string) ([]uint64, error) {
+	var seeds []uint64
+	for _, f := range strings.Split(spec, ",") {
+		s, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("--seeds %q: %q is not a non-negative integer", spec, f)
+		}
+		if slices.Contains(seeds, s) {
+			return nil, fmt.Errorf("--seeds %q: seed %d is given twice", spec, s)
+		}
+		seeds = append(seeds, s)
+	}
+	return seeds, nil
 }
 
 func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary, error) {

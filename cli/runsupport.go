@@ -121,37 +121,146 @@ func firstLast(ms []map[string]float64, key string) (first, last float64, ok boo
 	return first, last, ok
 }
 
+// comparisonRow is one run's numbers of the comparison table: none-pass share of the training
+// problems, validation Pass@1 and the largest validation Pass@k, each at the start and the end
+// (NaN when the run did not record it).
+type comparisonRow struct {
+	values [6]float64
+	kLabel string // "pass@K" of the last two values
+	wall   time.Duration
+}
+
+// comparisonHeader names the columns of a comparisonRow.
+const comparisonHeader = "none-pass (train) start | end | val pass@1 before | after | val pass@k before | after | wall"
+
+// readComparisonRow reads a run's row from its own metrics.jsonl.
+func readComparisonRow(r runSummary) (comparisonRow, error) {
+	ms, err := readMetrics(r.Dir)
+	if err != nil {
+		return comparisonRow{}, err
+	}
+	row := comparisonRow{wall: r.Wall}
+	kKey, bestK := "val_pass@1", 1
+	for _, m := range ms {
+		for key := range m {
+			if k, err := strconv.Atoi(strings.TrimPrefix(key, "val_pass@")); err == nil && strings.HasPrefix(key, "val_pass@") && k > bestK {
+				kKey, bestK = key, k
+			}
+		}
+	}
+	row.kLabel = strings.TrimPrefix(kKey, "val_")
+	for i, key := range []string{"train_none_pass", "val_pass@1", kKey} {
+		a, b, ok := firstLast(ms, key)
+		if !ok {
+			a, b = math.NaN(), math.NaN()
+		}
+		row.values[2*i], row.values[2*i+1] = a, b
+	}
+	return row, nil
+}
+
+func cell3(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
 // printComparison writes the side-by-side table of runs, every number read from the runs'
 // own metrics.jsonl.
 func printComparison(w io.Writer, runs []runSummary) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| algorithm | none-pass (train) start | end | val pass@1 before | after | val pass@k before | after | wall |")
+	fmt.Fprintln(w, "| algorithm | "+comparisonHeader+" |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range runs {
-		ms, err := readMetrics(r.Dir)
+		row, err := readComparisonRow(r)
 		if err != nil {
 			fmt.Fprintf(w, "| %s | %v |\n", r.Name, err)
 			continue
 		}
-		cell := func(key string) (string, string) {
-			a, b, ok := firstLast(ms, key)
-			if !ok {
-				return "-", "-"
-			}
-			return fmt.Sprintf("%.3f", a), fmt.Sprintf("%.3f", b)
-		}
-		np0, np1 := cell("train_none_pass")
-		p10, p11 := cell("val_pass@1")
-		kKey, bestK := "val_pass@1", 1
-		for _, m := range ms {
-			for key := range m {
-				if k, err := strconv.Atoi(strings.TrimPrefix(key, "val_pass@")); err == nil && strings.HasPrefix(key, "val_pass@") && k > bestK {
-					kKey, bestK = key, k
-				}
-			}
-		}
-		pk0, pk1 := cell(kKey)
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s (%s) | %s | %s |\n", r.Name, np0, np1, p10, p11, pk0, strings.TrimPrefix(kKey, "val_"), pk1, r.Wall.Round(time.Second))
+		v := row.values
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s (%s) | %s | %s |\n", r.Name, cell3(v[0]), cell3(v[1]), cell3(v[2]), cell3(v[3]),
+			cell3(v[4]), row.kLabel, cell3(v[5]), row.wall.Round(time.Second))
 	}
 	fmt.Fprintln(w)
+}
+
+// meanSD returns the mean and the sample standard deviation (n - 1) of xs, NaN entries left
+// out; the deviation is NaN with fewer than two values.
+func meanSD(xs []float64) (mean, sd float64, n int) {
+	var sum float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			sum += x
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN(), math.NaN(), 0
+	}
+	mean = sum / float64(n)
+	if n < 2 {
+		return mean, math.NaN(), n
+	}
+	var ss float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			ss += (x - mean) * (x - mean)
+		}
+	}
+	return mean, math.Sqrt(ss / float64(n-1)), n
+}
+
+// printSeedComparison writes the comparison over several seeds: for each algorithm (runs[a]
+// holds its run of every seed) each column's mean and sample standard deviation over the
+// seeds, every number read from the runs' own metrics.jsonl.
+func printSeedComparison(w io.Writer, algos []string, seeds []uint64, runs [][]runSummary) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "mean ± sample standard deviation over %d seeds (%s)\n\n", len(seeds), joinSeeds(seeds))
+	fmt.Fprintln(w, "| algorithm | "+comparisonHeader+" |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for a, name := range algos {
+		var cols [6][]float64
+		var walls []float64
+		kLabel := ""
+		for _, r := range runs[a] {
+			row, err := readComparisonRow(r)
+			if err != nil {
+				fmt.Fprintf(w, "| %s | %s: %v |\n", name, r.Dir, err)
+				continue
+			}
+			for i, v := range row.values {
+				cols[i] = append(cols[i], v)
+			}
+			walls = append(walls, row.wall.Seconds())
+			if kLabel == "" || kLabel == row.kLabel {
+				kLabel = row.kLabel
+			} else {
+				kLabel = "pass@k"
+			}
+		}
+		cells := make([]string, 6)
+		for i := range cols {
+			mean, sd, n := meanSD(cols[i])
+			switch {
+			case n == 0:
+				cells[i] = "-"
+			case n < 2:
+				cells[i] = cell3(mean)
+			default:
+				cells[i] = fmt.Sprintf("%.3f ± %.3f", mean, sd)
+			}
+		}
+		wall, wallSD, _ := meanSD(walls)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s (%s) | %s | %.0fs ± %.0fs |\n", name, cells[0], cells[1], cells[2], cells[3], cells[4], kLabel, cells[5], wall, wallSD)
+	}
+	fmt.Fprintln(w)
+}
+
+func joinSeeds(seeds []uint64) string {
+	parts := make([]string, len(seeds))
+	for i, s := range seeds {
+		parts[i] = strconv.FormatUint(s, 10)
+	}
+	return strings.Join(parts, ", ")
 }
