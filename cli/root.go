@@ -43,19 +43,33 @@ type CLI struct {
 	TinyModel TinyModelCmd `cmd:"" name:"tiny-model" help:"Rebuild the embedded default model (task, tokenizer, SFT) from scratch."`
 }
 
+// newParser builds the command-line parser of root: flags, then a --config file, then a run
+// --preset fill each flag, the first that sets it winning.
+func newParser(root *CLI) (*kong.Kong, error) {
+	parser, err := kong.New(root,
+		kong.Name("ltecli"),
+		kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
+		kong.UsageOnError(),
+		kong.Resolvers(presetResolver),
+		kong.Configuration(loadConfigFile),
+		kong.Bind(&root.Globals),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPresetFlags(parser.Model); err != nil {
+		return nil, err
+	}
+	return parser, nil
+}
+
 // Main parses args, runs the chosen command and returns the process exit code: 0, 1 for a
 // failed command, 2 for a usage error. Errors are printed as one line on stderr; a panic is
 // turned into such an error, never a stack trace.
 func Main(args []string) (code int) {
 	err := guard(func() error {
 		var root CLI
-		parser, err := kong.New(&root,
-			kong.Name("ltecli"),
-			kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
-			kong.UsageOnError(),
-			kong.Configuration(loadConfigFile),
-			kong.Bind(&root.Globals),
-		)
+		parser, err := newParser(&root)
 		if err != nil {
 			return err
 		}

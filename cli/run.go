@@ -27,6 +27,7 @@ type RunCmd struct {
 	Resume  bool   `name:"resume" help:"Continue the run in --out from its latest checkpoint (verified by its checksums), with the settings it was started with."`
 	Allow   bool   `name:"allow-changes" help:"With --resume, accept settings that differ from the run's run_config.json; the differences are recorded there under changes."`
 	Compare string `name:"compare" help:"Also run these algorithms with the same seed and budget, e.g. grpo,grpo-extra, and print a comparison."`
+	Preset  string `name:"preset" enum:",paper,luffy" default:"" help:"Named settings for the flags not given on the command line or in --config: paper (the LTE paper's: G 8, temperature 1, 8192 tokens, lr 1e-6 constant, 128 problems per step, no KL, clip 0.2, validation temperature 0.6, 500 steps) or luffy (paper plus LUFFY's loss: r = pi_theta, one normaliser, seq-mean-token-sum-norm, no std). Recorded in run_config.json."`
 	Seeds   string `name:"seeds" help:"Run every algorithm once per seed, e.g. 1,2,3 (replacing --seed), into OUT/seed-N[/ALGO], and print each column's mean and standard deviation over the seeds."`
 
 	Train         string `name:"train" type:"path" help:"Training problems (JSONL or Parquet; default: the embedded task's)."`
@@ -114,11 +115,13 @@ func (c *RunCmd) config(algo string) lte.Config {
 // runSetup is the resolved configuration written as run_config.json.
 type runSetup struct {
 	lte.Config
-	Model string `json:"model"`
-	Train string `json:"train"`
-	Val   string `json:"val,omitempty"`
-	ValN  int    `json:"val_n"`
-	ValK  []int  `json:"val_k"`
+	Model          string  `json:"model"`
+	Train          string  `json:"train"`
+	Val            string  `json:"val,omitempty"`
+	ValN           int     `json:"val_n"`
+	ValK           []int   `json:"val_k"`
+	ValTemperature float64 `json:"val_temperature"`
+	Preset         string  `json:"preset,omitempty"`
 
 	Backend      string   `json:"backend"`
 	BackendURL   []string `json:"backend_url,omitempty"`
@@ -204,7 +207,8 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 		return runSummary{}, err
 	}
 	cfg := c.config(algo)
-	setup := runSetup{Config: cfg, Model: modelDir, Train: trainPath, Val: valPath, ValN: c.ValN, ValK: ks, Backend: c.Backend, BackendURL: c.BackendURL}
+	setup := runSetup{Config: cfg, Model: modelDir, Train: trainPath, Val: valPath, ValN: c.ValN, ValK: ks, ValTemperature: c.ValTemperature, Preset: c.Preset,
+		Backend: c.Backend, BackendURL: c.BackendURL}
 	if c.Backend != "local" {
 		setup.RefreshEvery = c.RefreshEvery
 		if c.RefreshEvery < 1 {
