@@ -84,6 +84,9 @@ static const void* lt_EpDevice_Device(const void* f, const void* d) { return ((c
 static const void* lt_EpDevice_MemoryInfo(const void* f, const void* d, int memType) { return ((const void* (*)(const void*, int))f)(d, memType); }
 static int lt_HardwareDevice_Type(const void* f, const void* d) { return ((int (*)(const void*))f)(d); }
 static uint32_t lt_HardwareDevice_U32(const void* f, const void* d) { return ((uint32_t (*)(const void*))f)(d); }
+static OrtStatusP* lt_CreateAndRegisterAllocator(const void* f, void* env, const void* info, const void* cfg) {
+	return ((OrtStatusP* (*)(void*, const void*, const void*))f)(env, info, cfg);
+}
 static OrtStatusP* lt_GetSharedAllocator(const void* f, void* env, const void* info, void** out) {
 	return ((OrtStatusP* (*)(void*, const void*, void**))f)(env, info, out);
 }
@@ -198,6 +201,7 @@ const (
 	slotEpDeviceMemoryInfo               apiSlot = 374
 	slotGetSharedAllocator               apiSlot = 376
 	slotCopyTensors                      apiSlot = 386
+	slotCreateAndRegisterAllocator       apiSlot = 144
 )
 
 // apiSlotNames names each slot as the header does; the header test reads it.
@@ -246,6 +250,7 @@ var apiSlotNames = map[apiSlot]string{
 	slotEpDeviceMemoryInfo:               "EpDevice_MemoryInfo",
 	slotGetSharedAllocator:               "GetSharedAllocator",
 	slotCopyTensors:                      "CopyTensors",
+	slotCreateAndRegisterAllocator:       "CreateAndRegisterAllocator",
 }
 
 // capi holds the OrtApi table of the loaded library and the process environment.
@@ -408,6 +413,17 @@ func createSession(model []byte, cfg SessionConfig, threads int, ep unsafe.Point
 	if cfg.NoCPUFallback && ep != nil {
 		if err := configEntry(opts, "session.disable_cpu_ep_fallback", "1"); err != nil {
 			return nil, fmt.Errorf("disabling the CPU fallback: %w", err)
+		}
+	}
+	if ep == nil && !cfg.NoArena {
+		// One CPU arena for every session of the process: sessions run one after another, so
+		// the process holds the largest graph's working set, not the sum of every session's
+		// peak (the engine runs a dozen graphs).
+		if err := sharedCPUArena(); err != nil {
+			return nil, err
+		}
+		if err := configEntry(opts, "session.use_env_allocators", "1"); err != nil {
+			return nil, fmt.Errorf("sharing the CPU arena: %w", err)
 		}
 	}
 	if !cfg.Spin {
@@ -621,4 +637,20 @@ func loadGlobal(path string) error {
 		return errors.New(C.GoString(msg))
 	}
 	return nil
+}
+
+var (
+	arenaOnce sync.Once
+	arenaErr  error
+)
+
+// sharedCPUArena registers, once, an arena allocator for CPU memory in the environment, which
+// sessions with session.use_env_allocators share.
+func sharedCPUArena() error {
+	arenaOnce.Do(func() {
+		if err := status(C.lt_CreateAndRegisterAllocator(fn(slotCreateAndRegisterAllocator), capi.env, capi.cpu, nil)); err != nil {
+			arenaErr = fmt.Errorf("registering the shared CPU arena: %w", err)
+		}
+	})
+	return arenaErr
 }
