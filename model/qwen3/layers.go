@@ -348,18 +348,21 @@ func BuildHead(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	targets := g.Input(inTargets, graph.Int64, graph.Sym("tokens"))
 	temp := g.Input(Temperature, dt)
 	b.params(headParams...)
-	lsm, _ := b.headLogSoftmax(h, temp) // [N, V]
+	lsm, p, _ := b.headLogSoftmax(h, temp) // [N, V]
 	g.Output(LogpOut, g.Gather(g.Reshape(lsm, -1), b.flatTargets(h, targets), 0))
-	g.Output(EntropyOut, g.Neg(g.ReduceSum(g.Mul(g.Exp(lsm), lsm), []int64{-1}, false)))
+	g.Output(EntropyOut, g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, false)))
 	return g, g.Err()
 }
 
-// headLogSoftmax returns log_softmax(final_norm(h) W^T / temperature) [N, V] and the scaled
-// normed hidden states final_norm(h) / temperature [N, H] it multiplies W with.
-func (b *layerBuilder) headLogSoftmax(h, temp *graph.Value) (lsm, scaled *graph.Value) {
+// headLogSoftmax returns log_softmax and softmax of final_norm(h) W^T / temperature [N, V],
+// and the scaled normed hidden states final_norm(h) / temperature [N, H] it multiplies W with.
+// The probabilities come from Softmax rather than Exp of the log-softmax: ONNX Runtime's CPU
+// Softmax is vectorised, its element-wise Exp several times slower over [N, V].
+func (b *layerBuilder) headLogSoftmax(h, temp *graph.Value) (lsm, p, scaled *graph.Value) {
 	g := b.g
 	scaled = g.Div(b.rmsNorm(h, "final_norm"), temp)
-	return g.LogSoftmax(g.Gemm(scaled, b.w["head"], nil, false, true), -1), scaled
+	z := g.Gemm(scaled, b.w["head"], nil, false, true)
+	return g.LogSoftmax(z, -1), g.Softmax(z, -1), scaled
 }
 
 // flatTargets returns n*V + targets[n]: the targets' indices in the flattened [N, V] logits.
@@ -391,9 +394,8 @@ func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	b.params(headParams...)
 	dLogp := g.Unsqueeze(g.Input("d_"+LogpOut, dt, graph.Sym("tokens")), 1) // [N, 1]
 	dEnt := g.Unsqueeze(g.Input("d_"+EntropyOut, dt, graph.Sym("tokens")), 1)
-	acc := g.Input(inHeadAcc, dt, graph.D(V), graph.D(H))                // [N, 1]
-	lsm, scaled := b.headLogSoftmax(h, temp)                             // [N, V], [N, H]
-	p := g.Exp(lsm)                                                      // [N, V]
+	acc := g.Input(inHeadAcc, dt, graph.D(V), graph.D(H))
+	lsm, p, scaled := b.headLogSoftmax(h, temp)                          // [N, V], [N, V], [N, H]
 	entropy := g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, true))      // [N, 1]
 	inner := g.Add(g.Mul(lsm, dEnt), g.Add(dLogp, g.Mul(entropy, dEnt))) // [N, V]
 	vocab := g.Range(g.Scalar(graph.Int64, 0), g.Scalar(graph.Int64, float64(V)), g.Scalar(graph.Int64, 1))
