@@ -10,7 +10,7 @@ export LTECLI_CACHE := $(CACHE)
 
 RUN_DIR ?= runs/default
 
-.PHONY: setup setup-cuda build test run bench vet fmt clean tiny-model
+.PHONY: setup setup-cuda build test run bench bench-peer vet fmt clean tiny-model
 
 setup: $(ORT_SO) $(TOK)
 
@@ -53,6 +53,14 @@ tiny-model: setup build
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -timeout 60m ./...
+
+# The PyTorch peer of the training-engine benchmarks, on this machine's CPU (Debian's
+# python3-torch with OpenBLAS; installs them, so run it as root). Not part of the build or
+# the tests. The second line runs it with the huge-page setting ltecli uses.
+bench-peer:
+	apt-get install -y python3-torch libopenblas0-pthread >/dev/null
+	/usr/bin/python3 scripts/peer/torch_cpu_peer.py --jobs train:4x256,train:1x2048,train:1x8192,prefill:16x64,decode:16x32,decode:1x32
+	GLIBC_TUNABLES=glibc.malloc.hugetlb=1 /usr/bin/python3 scripts/peer/torch_cpu_peer.py --jobs train:4x256,train:1x2048,prefill:16x64,decode:16x32,decode:1x32
 
 clean:
 	rm -rf bin
