@@ -473,28 +473,13 @@ func cPointerArray(p []unsafe.Pointer) **C.char {
 	return arr
 }
 
-// ortType is ONNX's TensorProto.DataType of d (0 if unknown).
-func ortType(d DType) C.int {
-	switch d {
-	case Float32:
-		return 1
-	case Int32:
-		return 6
-	case Int64:
-		return 7
-	case Bool:
-		return 9
-	case Float64:
-		return 11
-	}
-	return 0
-}
+// ortType is the C API's element type of d: the same number (see DType).
+func ortType(d DType) C.int { return C.int(d) }
 
+// dtypeOf is the DType of a C API element type.
 func dtypeOf(t C.int) (DType, error) {
-	for _, d := range []DType{Float32, Float64, Int64, Int32, Bool} {
-		if ortType(d) == t {
-			return d, nil
-		}
+	if d := DType(t); d.Valid() {
+		return d, nil
 	}
 	return 0, fmt.Errorf("unsupported onnx element type %d", int(t))
 }

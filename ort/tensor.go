@@ -5,16 +5,19 @@ import (
 	"unsafe"
 )
 
-// DType is a tensor element type.
+// DType is a tensor element type, the project's one definition of it: the values are ONNX's
+// element type numbers (TensorProto.DataType in a model file, ONNXTensorElementDataType in
+// the C API), so model/graph writes them into the graphs it builds and the C API takes them
+// as they are.
 type DType int
 
 // The element types the project passes through ONNX Runtime.
 const (
-	Float32 DType = iota + 1
-	Float64
-	Int64
-	Int32
-	Bool
+	Float32 DType = 1
+	Int32   DType = 6
+	Int64   DType = 7
+	Bool    DType = 9
+	Float64 DType = 11
 )
 
 func (d DType) String() string {
@@ -32,6 +35,12 @@ func (d DType) String() string {
 	}
 	return fmt.Sprintf("dtype(%d)", int(d))
 }
+
+// IsFloat reports whether d is a floating-point type (the types that carry gradients).
+func (d DType) IsFloat() bool { return d == Float32 || d == Float64 }
+
+// Valid reports whether d is one of the element types above.
+func (d DType) Valid() bool { return d.elemSize() > 0 }
 
 // Tensor is a typed, shaped buffer owned by Go. Exactly one data slice matches DType. Passing
 // a Tensor to Session.Run shares its memory with ONNX Runtime (no copy on the CPU provider);

@@ -28,7 +28,7 @@ func benchmarkRun(b *testing.B, g *Graph, inputs []*ort.Tensor) {
 	slots := make([]*ort.Tensor, len(g.outputs))
 	for i, o := range g.outputs {
 		shape, _ := bind(o.shape, benchDims)
-		slots[i] = ort.Zeros(ortDType(o.dtype), shape...)
+		slots[i] = ort.Zeros(o.dtype, shape...)
 	}
 	if _, err := s.Run(inputs, slots); err != nil {
 		b.Fatal(err)

@@ -8,46 +8,22 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"ltecli/ort"
 )
 
-// DType is a tensor element type; the values are ONNX's TensorProto.DataType numbers.
-type DType int
+// DType is a tensor element type: ort.DType, whose values are ONNX's TensorProto.DataType
+// numbers, the numbers the encoded graph holds.
+type DType = ort.DType
 
 // The element types a graph may hold.
 const (
-	Float32 DType = 1
-	Int32   DType = 6
-	Int64   DType = 7
-	Bool    DType = 9
-	Float64 DType = 11
+	Float32 = ort.Float32
+	Int32   = ort.Int32
+	Int64   = ort.Int64
+	Bool    = ort.Bool
+	Float64 = ort.Float64
 )
-
-func (d DType) String() string {
-	switch d {
-	case Float32:
-		return "float32"
-	case Float64:
-		return "float64"
-	case Int64:
-		return "int64"
-	case Int32:
-		return "int32"
-	case Bool:
-		return "bool"
-	}
-	return fmt.Sprintf("dtype(%d)", int(d))
-}
-
-// IsFloat reports whether d is a floating-point type (the types that carry gradients).
-func (d DType) IsFloat() bool { return d == Float32 || d == Float64 }
-
-func (d DType) valid() bool {
-	switch d {
-	case Float32, Float64, Int64, Int32, Bool:
-		return true
-	}
-	return false
-}
 
 // Value is a tensor of a graph: a graph input, a constant, or an output of a node.
 type Value struct {
@@ -323,7 +299,7 @@ func (g *Graph) Input(name string, dt DType, shape ...Dim) *Value {
 		g.fail("Input", "empty name")
 	case g.names[name] != nil:
 		g.fail("Input", "name %q is already used", name)
-	case !dt.valid():
+	case !dt.Valid():
 		g.fail("Input", "%q: unsupported dtype %v", name, dt)
 	}
 	for _, d := range shape {
@@ -429,7 +405,7 @@ func (g *Graph) Scalar(dt DType, x float64) *Value {
 		if x != 0 {
 			c.i[0] = 1
 		}
-	case dt.valid():
+	case dt.Valid():
 		c.i = []int64{int64(x)}
 	default:
 		g.fail("Scalar", "unsupported dtype %v", dt)

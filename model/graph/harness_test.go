@@ -41,21 +41,6 @@ func session(t testing.TB, g *Graph) *ort.Session {
 	return s
 }
 
-// ortDType maps a graph dtype to the ort package's.
-func ortDType(dt DType) ort.DType {
-	switch dt {
-	case Float32:
-		return ort.Float32
-	case Float64:
-		return ort.Float64
-	case Int64:
-		return ort.Int64
-	case Int32:
-		return ort.Int32
-	}
-	return ort.Bool
-}
-
 // run runs s with outputs preallocated from their shapes (which also lets rank-0 outputs
 // through).
 func run(t testing.TB, s *ort.Session, inputs []*ort.Tensor, outputs []*Value, env map[string]int64) []*ort.Tensor {
@@ -63,7 +48,7 @@ func run(t testing.TB, s *ort.Session, inputs []*ort.Tensor, outputs []*Value, e
 	slots := make([]*ort.Tensor, len(outputs))
 	for i, o := range outputs {
 		if shape, ok := bind(o.shape, env); ok {
-			slots[i] = ort.Zeros(ortDType(o.dtype), shape...)
+			slots[i] = ort.Zeros(o.dtype, shape...)
 		}
 	}
 	out, err := s.Run(inputs, slots)

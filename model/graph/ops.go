@@ -232,7 +232,7 @@ func (g *Graph) Cast(x *Value, dt DType) *Value {
 	if !g.ok("Cast", x) {
 		return g.invalid(dt)
 	}
-	if !dt.valid() {
+	if !dt.Valid() {
 		g.fail("Cast", "unsupported dtype %v", dt)
 		return g.invalid(dt)
 	}
@@ -1153,7 +1153,7 @@ func (g *Graph) ConstantOfShape(shape *Value, dt DType, x float64) *Value {
 	switch {
 	case dt.IsFloat():
 		fill.f = []float64{x}
-	case dt.valid():
+	case dt.Valid():
 		fill.i = []int64{int64(x)}
 	default:
 		g.fail("ConstantOfShape", "unsupported dtype %v", dt)
@@ -1253,7 +1253,7 @@ func (g *Graph) Op(opType string, inputs []*Value, attrs map[string]any, outDTyp
 	}
 	outs := make([]spec, len(outDTypes))
 	for i, dt := range outDTypes {
-		if !dt.valid() {
+		if !dt.Valid() {
 			g.fail(opType, "unsupported output dtype %v", dt)
 			return fail()
 		}
