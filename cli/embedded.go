@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"ltecli"
+	"ltecli/ort"
 	"ltecli/weights"
 )
 
@@ -31,13 +32,9 @@ func embeddedDir() (string, error) {
 		return "", errors.New("this build has no embedded model: pass --model and --train")
 	}
 	sum := sha256.Sum256(ltecli.TinyArchive)
-	base := os.Getenv("LTECLI_CACHE")
-	if base == "" {
-		uc, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache folder for the embedded model: %w (set LTECLI_CACHE)", err)
-		}
-		base = filepath.Join(uc, "ltecli")
+	base, _, err := ort.CacheDir()
+	if err != nil {
+		return "", fmt.Errorf("extracting the embedded model: %w", err)
 	}
 	dir := filepath.Join(base, "tiny-"+hex.EncodeToString(sum[:6]))
 	if _, err := os.Stat(filepath.Join(dir, embeddedVal)); err == nil {

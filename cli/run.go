@@ -87,11 +87,34 @@ type RunCmd struct {
 	SweepTrain bool `name:"sweep-train" help:"Before training and at each validation, sample G responses for every training problem and record the none-pass share (train_none_pass); on by default on the embedded model."`
 }
 
-func fileTemplate(path string) string {
-	if path == "" {
-		return ""
+// readHintTemplates puts the text of the hint template files given into cfg, so that
+// run_config.json records the templates themselves: a resumed run uses the text it started
+// with, whatever became of the files.
+func (c *RunCmd) readHintTemplates(cfg *lte.Config) error {
+	for _, f := range []struct {
+		flag, path string
+		dst        *string
+	}{
+		{"--hint-template", c.HintTemplate, &cfg.HintTemplate},
+		{"--concise-hint-template", c.ConciseHint, &cfg.ConciseHintTemplate},
+		{"--concise-template", c.Concise, &cfg.ConciseTemplate},
+	} {
+		if f.path == "" {
+			continue
+		}
+		raw, err := os.ReadFile(f.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
+		}
+		if len(raw) == 0 {
+			return fmt.Errorf("%s: %s is empty", f.flag, f.path)
+		}
+		if raw[0] == '@' { // lte.NewHintEngine would read "@..." as a file name
+			return fmt.Errorf("%s: %s starts with @: begin the template with other text", f.flag, f.path)
+		}
+		*f.dst = string(raw)
 	}
-	return "@" + path
+	return nil
 }
 
 func (c *RunCmd) config(algo string) lte.Config {
@@ -107,7 +130,6 @@ func (c *RunCmd) config(algo string) lte.Config {
 	cfg.ScaleByStd = !c.NoStd
 	cfg.PPOEpochs, cfg.MiniBatches, cfg.MicroTokens = c.PPOEpochs, c.MiniBatches, c.MicroTokens
 	cfg.BufferMode, cfg.BufferMax, cfg.HintMaxAnswers = c.BufferMode, c.BufferMax, c.HintMaxAnswers
-	cfg.HintTemplate, cfg.ConciseHintTemplate, cfg.ConciseTemplate = fileTemplate(c.HintTemplate), fileTemplate(c.ConciseHint), fileTemplate(c.Concise)
 	cfg.CheckpointEvery, cfg.KeepCheckpoints = c.CheckpointEvery, c.KeepCheckpoints
 	return cfg
 }
@@ -207,6 +229,9 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 		return runSummary{}, err
 	}
 	cfg := c.config(algo)
+	if err := c.readHintTemplates(&cfg); err != nil {
+		return runSummary{}, err
+	}
 	setup := runSetup{Config: cfg, Model: modelDir, Train: trainPath, Val: valPath, ValN: c.ValN, ValK: ks, ValTemperature: c.ValTemperature, Preset: c.Preset,
 		Backend: c.Backend, BackendURL: c.BackendURL}
 	if c.Backend != "local" {

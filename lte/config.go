@@ -14,8 +14,10 @@ const (
 	AlgoGRPOExtra = "grpo-extra" // G extra plain samples for none-pass problems: LTE's compute without the hint
 )
 
-// Config is the resolved configuration of a training run, saved as config.json in the run
-// directory. Field names are the flags' names in snake case.
+// Config is the resolved configuration of a training run, saved in the run directory's
+// run_config.json (with the run's inputs beside it; see cli's runSetup). Keys are the flags'
+// names in snake case, except the loss settings, which are nested under "loss" with keys of
+// their own (LossConfig).
 type Config struct {
 	Algo          string  `json:"algo"`
 	Steps         int     `json:"steps"`
@@ -44,7 +46,7 @@ type Config struct {
 	BufferMode          string `json:"buffer_mode"` // step, window=N, all
 	BufferMax           int    `json:"buffer_max"`
 	HintMaxAnswers      int    `json:"hint_max_answers"`
-	HintTemplate        string `json:"hint_template"`         // "" default, "@file" from a file, else the text
+	HintTemplate        string `json:"hint_template"`         // the template text ("" default; "@file", as older runs recorded it, reads the file)
 	ConciseHintTemplate string `json:"concise_hint_template"` // likewise
 	ConciseTemplate     string `json:"concise_template"`      // likewise
 

@@ -44,7 +44,8 @@ type HintEngine struct {
 }
 
 // NewHintEngine parses the three templates; an empty text takes the default, and a text
-// starting with "@" is read from that file.
+// starting with "@" is read from that file (older runs recorded a template file so in
+// run_config.json; runs now record the text).
 func NewHintEngine(hint, conciseHint, concise string, maxAnswers int) (*HintEngine, error) {
 	parse := func(name, text, def string) (*template.Template, error) {
 		if text == "" {

@@ -179,12 +179,29 @@ func FindCUDAPlugin() (string, error) {
 	return "", errors.New("the CUDA plugin library " + CUDAPluginName + " was not found: run `make setup-cuda` (fetches it into .cache/ort-cuda) or set ORT_CUDA_PLUGIN")
 }
 
+// CacheEnv is the environment variable that names the project's cache folder.
+const CacheEnv = "LTECLI_CACHE"
+
+// CacheDir returns the project's cache folder (ONNX Runtime libraries, the extracted embedded
+// model): $LTECLI_CACHE when set (explicit is then true), else ltecli in the user cache
+// folder. It is the one reader of the variable.
+func CacheDir() (dir string, explicit bool, err error) {
+	if c := os.Getenv(CacheEnv); c != "" {
+		return c, true, nil
+	}
+	uc, err := os.UserCacheDir()
+	if err != nil {
+		return "", false, fmt.Errorf("no cache folder: %w (set %s)", err, CacheEnv)
+	}
+	return filepath.Join(uc, "ltecli"), false, nil
+}
+
 // findInCaches returns the first existing file sub/name in $LTECLI_CACHE, in .cache beside the
 // running executable's folder (bin/../.cache), in .cache of the working directory and its
 // parents, and in the user cache folder's ltecli; "" if none exists.
 func findInCaches(sub, name string) string {
 	var candidates []string
-	if c := os.Getenv("LTECLI_CACHE"); c != "" {
+	if c, explicit, _ := CacheDir(); explicit {
 		candidates = append(candidates, filepath.Join(c, sub, name))
 	}
 	if exe, err := os.Executable(); err == nil {
