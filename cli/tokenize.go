@@ -2,13 +2,13 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"ltecli/lte/jsonl"
 	"ltecli/model/tokenizer"
 )
 
@@ -39,31 +39,28 @@ func (c *TokenizeCmd) Run(g *Globals) error {
 // the input has no more lines at hand, so that a caller feeding one line at a time gets each
 // answer at once.
 func tokenizeLines(tok *tokenizer.Tokenizer, r io.Reader, out *bufio.Writer, decode bool) error {
-	in := bufio.NewReaderSize(r, 1<<16)
+	in := jsonl.NewReader(r)
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false) // keep <|im_end|> readable
-	for lineNo := 1; ; lineNo++ {
-		line, readErr := in.ReadBytes('\n')
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return fmt.Errorf("tokenize: reading stdin line %d: %w", lineNo, readErr)
-		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			var result any
-			var err error
-			if decode {
-				result, err = decodeLine(tok, line)
-			} else {
-				result, err = encodeLine(tok, line)
-			}
-			if err != nil {
-				return fmt.Errorf("tokenize: stdin line %d: %w", lineNo, err)
-			}
-			if err := enc.Encode(result); err != nil {
-				return fmt.Errorf("tokenize: writing the result of line %d: %w", lineNo, err)
-			}
-		}
-		if readErr != nil { // io.EOF
+	for {
+		line, err := in.Next()
+		if errors.Is(err, io.EOF) {
 			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("tokenize: reading stdin line %d: %w", in.Line(), err)
+		}
+		var result any
+		if decode {
+			result, err = decodeLine(tok, line)
+		} else {
+			result, err = encodeLine(tok, line)
+		}
+		if err != nil {
+			return fmt.Errorf("tokenize: stdin line %d: %w", in.Line(), err)
+		}
+		if err := enc.Encode(result); err != nil {
+			return fmt.Errorf("tokenize: writing the result of line %d: %w", in.Line(), err)
 		}
 		if in.Buffered() == 0 {
 			if err := out.Flush(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"ltecli/lte/jsonl"
 	"ltecli/lte/verify"
 )
 
@@ -55,7 +56,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 // verdicts to out in input order. Output is flushed whenever the input has no more lines at
 // hand, so that a caller feeding one line at a time gets each verdict at once.
 func verifyLines(r io.Reader, out *bufio.Writer, workers int) error {
-	in := bufio.NewReaderSize(r, 1<<16)
+	in := jsonl.NewReader(r)
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	var batch []verifyInput
@@ -68,27 +69,25 @@ func verifyLines(r io.Reader, out *bufio.Writer, workers int) error {
 		batch = batch[:0]
 		return out.Flush()
 	}
-	for lineNo := 1; ; lineNo++ {
-		line, readErr := in.ReadBytes('\n')
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			if err := flush(); err != nil {
-				return err
-			}
-			return fmt.Errorf("verify: reading stdin line %d: %w", lineNo, readErr)
-		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			item, err := parseVerifyLine(line)
-			if err != nil {
-				if flushErr := flush(); flushErr != nil {
-					return flushErr
-				}
-				return fmt.Errorf("verify: line %d: %w", lineNo, err)
-			}
-			batch = append(batch, item)
-		}
-		if readErr != nil {
+	for {
+		line, err := in.Next()
+		if errors.Is(err, io.EOF) {
 			return flush()
 		}
+		if err != nil {
+			if flushErr := flush(); flushErr != nil {
+				return flushErr
+			}
+			return fmt.Errorf("verify: reading stdin line %d: %w", in.Line(), err)
+		}
+		item, err := parseVerifyLine(line)
+		if err != nil {
+			if flushErr := flush(); flushErr != nil {
+				return flushErr
+			}
+			return fmt.Errorf("verify: line %d: %w", in.Line(), err)
+		}
+		batch = append(batch, item)
 		if len(batch) >= verifyBatch || in.Buffered() == 0 {
 			if err := flush(); err != nil {
 				return err

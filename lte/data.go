@@ -1,7 +1,6 @@
 package lte
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"ltecli/lte/jsonl"
 	"ltecli/lte/verify"
 )
 
@@ -45,14 +45,15 @@ type Fields struct {
 
 // LoadProblems reads a JSONL (.jsonl, .json lines) or Parquet (.parquet) file. Every row must
 // give a question and an answer: a bad row is an error naming the file and line (row), never
-// dropped silently. An empty file is an error too.
+// dropped silently. Blank lines are skipped (package jsonl); a file with no rows is an error.
 func LoadProblems(path string, fields Fields) ([]Problem, error) {
 	var rows []map[string]any
+	var lines []int // the line of each row; nil for Parquet, whose rows are numbered from 1
 	var err error
 	if strings.HasSuffix(strings.ToLower(path), ".parquet") {
 		rows, err = readParquet(path)
 	} else {
-		rows, err = readJSONL(path)
+		rows, lines, err = readJSONL(path)
 	}
 	if err != nil {
 		return nil, err
@@ -64,46 +65,46 @@ func LoadProblems(path string, fields Fields) ([]Problem, error) {
 	out := make([]Problem, 0, len(rows))
 	seen := map[string]int{}
 	for i, row := range rows {
+		line := i + 1
+		if lines != nil {
+			line = lines[i]
+		}
 		p, err := rowProblem(row, fields, source, i)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		if prev, dup := seen[p.ID]; dup {
-			return nil, fmt.Errorf("%s:%d: id %q repeats line %d", path, i+1, p.ID, prev)
+			return nil, fmt.Errorf("%s:%d: id %q repeats line %d", path, line, p.ID, prev)
 		}
-		seen[p.ID] = i + 1
+		seen[p.ID] = line
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-func readJSONL(path string) ([]map[string]any, error) {
+// readJSONL reads the rows of a JSONL file and the line number of each.
+func readJSONL(path string) (rows []map[string]any, lines []int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var rows []map[string]any
-	r := bufio.NewReaderSize(f, 1<<20)
-	for line := 1; ; line++ {
-		raw, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(raw)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.UseNumber()
-			var row map[string]any
-			if derr := dec.Decode(&row); derr != nil {
-				return nil, fmt.Errorf("%s:%d: not a JSON object: %w", path, line, derr)
-			}
-			rows = append(rows, row)
-		} else if len(raw) > 0 {
-			return nil, fmt.Errorf("%s:%d: empty line", path, line)
-		}
+	in := jsonl.NewReader(f)
+	for {
+		raw, err := in.Next()
 		if errors.Is(err, io.EOF) {
-			return rows, nil
+			return rows, lines, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s:%d: %w", path, in.Line(), err)
 		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var row map[string]any
+		if err := dec.Decode(&row); err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: not a JSON object: %w", path, in.Line(), err)
+		}
+		rows, lines = append(rows, row), append(lines, in.Line())
 	}
 }
 

@@ -88,6 +88,8 @@ func TestLoadVerlParquetAndErrors(t *testing.T) {
 	bad := []struct{ body, want string }{
 		{"{\"problem\": \"x\", \"answer\": \"1\"}\n{\"problem\": \"y\"}\n", ":2: no answer"},
 		{"{\"problem\": \"x\", \"answer\": \"1\"}\nnot json\n", ":2: not a JSON object"},
+		{"{\"problem\": \"x\", \"answer\": \"1\"}\n\n  \n{\"problem\": \"y\"}\n", ":4: no answer"}, // blank lines are skipped, and counted
+		{"\n \n", "no problems"},
 		{"", "no problems"},
 		{"{\"text\": \"x\", \"answer\": \"1\"}\n", ":1: no question"},
 	}

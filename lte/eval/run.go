@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ltecli/lte"
+	"ltecli/lte/zstdlog"
 	"ltecli/weights"
 )
 
@@ -93,17 +94,17 @@ func (r *Runner) Run(benches []Benchmark, ks []int) (Results, error) {
 	for _, t := range tallySamples(earlier) {
 		done[problemKey{t.Benchmark, t.ID}] = t
 	}
-	journal, err := openSampleLog(samplesPath, valid)
+	journal, err := zstdlog.Open(samplesPath, valid)
 	if err != nil {
 		return Results{}, err
 	}
 	for _, b := range benches {
 		if err := r.runBenchmark(b, done, journal); err != nil {
-			journal.close()
+			journal.Close()
 			return Results{}, fmt.Errorf("benchmark %s: %w (finished problems are kept in %s: run the same command again to resume)", b.Name, err, r.Out)
 		}
 	}
-	if err := journal.close(); err != nil {
+	if err := journal.Close(); err != nil {
 		return Results{}, err
 	}
 	var tallies []Tally
@@ -161,7 +162,7 @@ func (r *Runner) checkSettings() error {
 
 // runBenchmark generates, verifies and logs the problems of b that done lacks, adding them
 // to done.
-func (r *Runner) runBenchmark(b Benchmark, done map[problemKey]Tally, journal *sampleLog) error {
+func (r *Runner) runBenchmark(b Benchmark, done map[problemKey]Tally, journal *zstdlog.Log) error {
 	var pending []int
 	finished, correct := 0, 0.0 // problems done and the sum of their accuracies
 	for i, p := range b.Problems {
@@ -186,7 +187,7 @@ func (r *Runner) runBenchmark(b Benchmark, done map[problemKey]Tally, journal *s
 		for len(samples) > 0 {
 			problem := samples[:r.Settings.N]
 			samples = samples[r.Settings.N:]
-			if err := journal.append(problem); err != nil {
+			if err := appendSamples(journal, problem); err != nil {
 				return err
 			}
 			t := tallySamples(problem)[0]
