@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -167,8 +166,8 @@ func TestTableAndPlotCommands(t *testing.T) {
 		t.Errorf("table --paper: exit %d\n%s", code, out)
 	}
 
-	os.WriteFile(filepath.Join(run, "metrics.jsonl"), []byte(`{"step":1,"none_pass":5,"reward_mean":0.2}
-{"step":2,"none_pass":4,"reward_mean":0.3,"val_pass@4":0.5}
+	os.WriteFile(filepath.Join(run, "metrics.jsonl"), []byte(`{"step":1,"none_pass":5,"some_pass":2,"all_pass":1,"reward_mean":0.2,"response_len_mean":20}
+{"step":2,"none_pass":4,"some_pass":3,"all_pass":1,"reward_mean":0.3,"response_len_mean":18,"val_pass@4":0.5}
 `), 0o644)
 	plots := filepath.Join(dir, "plots")
 	code, out, errOut = capture(t, "", "plot", run, "--out", plots)
@@ -176,7 +175,7 @@ func TestTableAndPlotCommands(t *testing.T) {
 		t.Fatalf("plot: exit %d: %s", code, errOut)
 	}
 	files := strings.Fields(out)
-	if len(files) != 3 || filepath.Base(files[2]) != "val_pass_at_4.png" {
+	if len(files) != 6 || filepath.Base(files[5]) != "val_pass_at_4.png" {
 		t.Fatalf("plot wrote %q", files)
 	}
 	f, err := os.Open(files[0])
@@ -237,7 +236,7 @@ func TestValidationMatchesEval(t *testing.T) {
 	}
 	t.Logf("pass@1 %g, pass@8 %g from both", got[1], got[8])
 	for _, k := range []int{1, 8} {
-		if v := last[fmt.Sprintf("val_pass@%d", k)]; v != got[k] {
+		if v := last.Validation[k]; v != got[k] {
 			t.Errorf("pass@%d: run's validation %g, eval %g", k, v, got[k])
 		}
 	}

@@ -141,8 +141,8 @@ func TestSecondProcessAndInterrupt(t *testing.T) {
 		t.Fatalf("%d metrics lines after step %d", len(ms), step)
 	}
 	for _, line := range ms[1:] {
-		if _, ok := line["val_pass@1"]; ok {
-			t.Fatalf("step %v has a validation the uninterrupted run would not have", line["step"])
+		if _, ok := line.Validation[1]; ok {
+			t.Fatalf("step %d has a validation the uninterrupted run would not have", line.Step)
 		}
 	}
 	ckpt, err := lte.LatestCheckpoint(run)

@@ -70,8 +70,8 @@ func readsBack(steps int) func(t *testing.T, dir, _ string) {
 			t.Fatalf("%d metrics lines, want %d", len(ms), steps)
 		}
 		for i, m := range ms {
-			if int(m["step"]) != i+1 {
-				t.Fatalf("metrics line %d is step %v", i+1, m["step"])
+			if m.Step != i+1 {
+				t.Fatalf("metrics line %d is step %d", i+1, m.Step)
 			}
 		}
 		samples, err := lte.ReadSamples(filepath.Join(run, lte.SamplesFile))

@@ -355,7 +355,7 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 		if err := loadEngine(engine, start, t.Step); err != nil {
 			return runSummary{}, err
 		}
-		hooks = append(hooks, lte.Hook{Name: "engine weights", Every: c.RefreshEvery, Fn: func(step int, _ lte.Metrics) error {
+		hooks = append(hooks, lte.Hook{Name: "engine weights", Every: c.RefreshEvery, Fn: func(step int, _ *lte.Metrics) error {
 			folder, err := engineWeights(dir, modelDir, step, m)
 			if err != nil {
 				return err
@@ -371,7 +371,7 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 	// (G samples each at the training temperature) go into the step's metrics line. Both go
 	// through eval.Sampler, the path of `ltecli eval`: see sampleSet.
 	genParams := backend.Params{MaxNewTokens: c.MaxTokens, TopP: 1, StopIDs: stopIDs}
-	validate := func(step int, metrics lte.Metrics) error {
+	validate := func(step int, metrics *lte.Metrics) error {
 		if len(val) > 0 {
 			p := genParams
 			p.Temperature = c.ValTemperature
@@ -379,9 +379,10 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 			if err != nil {
 				return fmt.Errorf("validation: %w", err)
 			}
+			metrics.Validation = map[int]float64{}
 			for k, v := range res.Benchmarks[ValSet].Pass {
 				if k == 1 || slices.Contains(ks, k) {
-					metrics[fmt.Sprintf("val_pass@%d", k)] = v
+					metrics.Validation[k] = v
 				}
 			}
 		}
@@ -392,30 +393,25 @@ func (c *RunCmd) train(in *interrupts, g *Globals, algo, dir string) (runSummary
 			if err != nil {
 				return fmt.Errorf("training-set sweep: %w", err)
 			}
-			metrics["train_none_pass"] = res.nonePass
+			metrics.TrainNonePass = &res.nonePass
 		}
 		return nil
-	}
-	if t.Step == 0 && (len(val) > 0 || c.SweepTrain) {
-		m0 := lte.Metrics{"step": 0}
-		if err := validate(0, m0); err != nil {
-			return runSummary{}, err
-		}
-		if err := in.write(func() error { return rd.WriteMetrics(m0) }); err != nil {
-			return runSummary{}, err
-		}
 	}
 	progress := newProgress(os.Stderr, algo, cfg.Steps, t.Step)
 	t.OnSamples = func(step int, rollouts []*lte.Rollout, problems []lte.Problem) error {
 		return in.write(func() error { return rd.WriteSamples(step, rollouts, problems) })
 	}
+	validates := len(val) > 0 || c.SweepTrain // and writes a line of step 0 before training
 	t.Hooks = append(hooks, []lte.Hook{
-		{Name: "validation", Every: c.ValEvery, AtEnd: true, Fn: validate},
-		{Name: "metrics", Every: 1, Fn: func(step int, m lte.Metrics) error {
+		{Name: "validation", AtStart: validates, Every: c.ValEvery, AtEnd: true, Fn: validate},
+		{Name: "progress", Every: 1, Fn: func(step int, m *lte.Metrics) error {
 			progress.update(step, m)
+			return nil
+		}},
+		{Name: "metrics", AtStart: validates, Every: 1, Fn: func(step int, m *lte.Metrics) error {
 			return in.write(func() error { return rd.WriteMetrics(m) })
 		}},
-		{Name: "checkpoint", Every: cfg.CheckpointEvery, AtEnd: true, OnStop: true, Fn: func(step int, _ lte.Metrics) error {
+		{Name: "checkpoint", Every: cfg.CheckpointEvery, AtEnd: true, OnStop: true, Fn: func(step int, _ *lte.Metrics) error {
 			return in.write(func() error {
 				_, err := rd.SaveCheckpoint(step, m.Params, t.Opt, t.Buffer, modelDir, cfg.KeepCheckpoints)
 				return err

@@ -37,17 +37,27 @@ func newProgress(w *os.File, name string, total, first int) *progress {
 	return &progress{w: w, name: name, total: total, first: first, start: time.Now(), isTerminal: term.IsTerminal(int(w.Fd()))}
 }
 
-func (p *progress) update(step int, m lte.Metrics) {
+func (p *progress) update(step int, m *lte.Metrics) {
 	done := step - p.first
 	eta := time.Duration(0)
 	if done > 0 {
 		eta = time.Duration(float64(time.Since(p.start)) / float64(done) * float64(p.total-step))
 	}
 	line := fmt.Sprintf("%s step %d/%d", p.name, step, p.total)
-	for _, f := range progressFields {
-		if v, ok := m[f.key]; ok && v != nil {
-			line += fmt.Sprintf("  %s %s", f.label, f.format(v))
-		}
+	if loss, ok := m.Loss(); ok {
+		line += fmt.Sprintf("  loss %.4f", loss)
+	}
+	if r := m.Rollouts; r != nil {
+		line += fmt.Sprintf("  reward %.3f  none-pass %d", r.RewardMean, r.NonePass)
+	}
+	if m.Hints != nil {
+		line += fmt.Sprintf("  rescued %d", m.Hints.RescuedGroups)
+	}
+	if r := m.Rollouts; r != nil {
+		line += fmt.Sprintf("  len %.1f", r.ResponseLenMean)
+	}
+	if s, ok := m.StepTime(); ok {
+		line += fmt.Sprintf("  s/step %.2f", s)
 	}
 	line += fmt.Sprintf("  eta %s", eta.Round(time.Second))
 	if !p.isTerminal {
@@ -59,39 +69,10 @@ func (p *progress) update(step int, m lte.Metrics) {
 	fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), line)
 }
 
-// progressFields are the metrics a progress line shows when a step has them.
-var progressFields = []struct {
-	key, label string
-	format     func(any) string
-}{
-	{"loss", "loss", fixed(4)},
-	{"reward_mean", "reward", fixed(3)},
-	{"none_pass", "none-pass", plain},
-	{"rescued_groups", "rescued", plain},
-	{"response_len_mean", "len", fixed(1)},
-	{"time_step_s", "s/step", fixed(2)},
-}
-
-func fixed(digits int) func(any) string {
-	return func(v any) string { return strconv.FormatFloat(num(v), 'f', digits, 64) }
-}
-
-func plain(v any) string { return fmt.Sprint(v) }
-
 func (p *progress) done() {
 	if p.isTerminal {
 		fmt.Fprintln(p.w)
 	}
-}
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case int:
-		return float64(x)
-	}
-	return math.NaN()
 }
 
 // runSummary is one algorithm's line of the comparison table, read back from its own files.
@@ -101,15 +82,15 @@ type runSummary struct {
 	Wall time.Duration
 }
 
-// readMetrics loads the numbers of a run's metrics.jsonl.
-func readMetrics(dir string) ([]map[string]float64, error) {
+// readMetrics loads a run's metrics.jsonl.
+func readMetrics(dir string) ([]lte.Metrics, error) {
 	return eval.ReadMetrics(filepath.Join(dir, lte.MetricsFile))
 }
 
-// firstLast returns the first and last values of key among the metrics lines that have it.
-func firstLast(ms []map[string]float64, key string) (first, last float64, ok bool) {
-	for _, m := range ms {
-		v, has := m[key]
+// firstLast returns the first and last values of a metric among the lines that have it.
+func firstLast(ms []lte.Metrics, value func(*lte.Metrics) (float64, bool)) (first, last float64, ok bool) {
+	for i := range ms {
+		v, has := value(&ms[i])
 		if !has {
 			continue
 		}
@@ -140,17 +121,25 @@ func readComparisonRow(r runSummary) (comparisonRow, error) {
 		return comparisonRow{}, err
 	}
 	row := comparisonRow{wall: r.Wall}
-	kKey, bestK := "val_pass@1", 1
-	for _, m := range ms {
-		for key := range m {
-			if k, err := strconv.Atoi(strings.TrimPrefix(key, "val_pass@")); err == nil && strings.HasPrefix(key, "val_pass@") && k > bestK {
-				kKey, bestK = key, k
-			}
+	bestK := 1
+	if ks := lte.ValidationKs(ms); len(ks) > 0 {
+		bestK = max(bestK, ks[len(ks)-1])
+	}
+	row.kLabel = fmt.Sprintf("pass@%d", bestK)
+	validation := func(k int) func(*lte.Metrics) (float64, bool) {
+		return func(m *lte.Metrics) (float64, bool) {
+			v, ok := m.Validation[k]
+			return v, ok
 		}
 	}
-	row.kLabel = strings.TrimPrefix(kKey, "val_")
-	for i, key := range []string{"train_none_pass", "val_pass@1", kKey} {
-		a, b, ok := firstLast(ms, key)
+	trainNonePass := func(m *lte.Metrics) (float64, bool) {
+		if m.TrainNonePass == nil {
+			return 0, false
+		}
+		return *m.TrainNonePass, true
+	}
+	for i, value := range []func(*lte.Metrics) (float64, bool){trainNonePass, validation(1), validation(bestK)} {
+		a, b, ok := firstLast(ms, value)
 		if !ok {
 			a, b = math.NaN(), math.NaN()
 		}

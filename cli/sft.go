@@ -72,19 +72,20 @@ func (c *SFTCmd) Run(g *Globals) error {
 	}
 	defer rd.Close()
 	progress := newProgress(os.Stderr, "sft", sft.TotalSteps(), 0)
-	sft.OnStep = func(metrics lte.Metrics) error {
-		step := sft.Step
-		progress.update(step, metrics)
-		if err := in.write(func() error { return rd.WriteMetrics(metrics) }); err != nil {
-			return err
-		}
-		if c.Every > 0 && step%c.Every == 0 {
+	sft.Hooks = []lte.Hook{
+		{Name: "progress", Every: 1, Fn: func(step int, m *lte.Metrics) error {
+			progress.update(step, m)
+			return nil
+		}},
+		{Name: "metrics", Every: 1, Fn: func(step int, m *lte.Metrics) error {
+			return in.write(func() error { return rd.WriteMetrics(m) })
+		}},
+		{Name: "checkpoint", Every: c.Every, Fn: func(step int, _ *lte.Metrics) error {
 			return in.write(func() error {
 				_, err := rd.SaveCheckpoint(step, m.Params, sft.Opt, nil, c.Model, 2)
 				return err
 			})
-		}
-		return nil
+		}},
 	}
 	in.where = func() string { return fmt.Sprintf(" after step %d; %s holds no final model", sft.Step, c.Out) }
 	err = sft.Run(in.ctx)

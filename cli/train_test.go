@@ -143,7 +143,7 @@ func TestSFTLowersLossAndRunTrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first, last := ms[0]["loss"], ms[len(ms)-1]["loss"]; !(last < first*0.7) {
+	if first, last := ms[0].SFT.Loss, ms[len(ms)-1].SFT.Loss; !(last < first*0.7) {
 		t.Fatalf("sft loss went from %g to %g", first, last)
 	}
 	var problems strings.Builder
@@ -162,7 +162,7 @@ func TestSFTLowersLossAndRunTrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := ms[0]["val_pass@2"]; len(ms) != 3 || !ok {
+	if _, ok := ms[0].Validation[2]; len(ms) != 3 || !ok {
 		t.Fatalf("metrics: %v", ms)
 	}
 	if _, err := lte.LatestCheckpoint(runDir); err != nil {

@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/klauspost/compress/zstd"
-
+	"ltecli/lte/jsonl"
+	"ltecli/lte/zstdlog"
 	"ltecli/model/qwen3"
 	"ltecli/optim"
 	"ltecli/weights"
@@ -44,8 +44,7 @@ type RunState struct {
 type RunDir struct {
 	Dir     string
 	metrics *os.File
-	samples *os.File
-	enc     *zstd.Encoder
+	samples *zstdlog.Log
 }
 
 // CreateRunDir starts a new run in dir, refusing one that already holds a run (a run that
@@ -109,44 +108,36 @@ func LatestCheckpoint(dir string) (string, error) {
 }
 
 func openFiles(dir string, metricsLen, samplesLen int64) (*RunDir, error) {
-	open := func(name string, keep int64) (*os.File, error) {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, err
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		if st.Size() < keep {
-			f.Close()
-			return nil, fmt.Errorf("%s is shorter (%d bytes) than its checkpoint recorded (%d)", name, st.Size(), keep)
-		}
-		if err := f.Truncate(keep); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if _, err := f.Seek(keep, io.SeekStart); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return f, nil
-	}
-	m, err := open(MetricsFile, metricsLen)
+	m, err := os.OpenFile(filepath.Join(dir, MetricsFile), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	s, err := open(SamplesFile, samplesLen)
+	if err := cutTo(m, metricsLen); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", MetricsFile, err)
+	}
+	s, err := zstdlog.Open(filepath.Join(dir, SamplesFile), samplesLen)
 	if err != nil {
 		m.Close()
 		return nil, err
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	return &RunDir{Dir: dir, metrics: m, samples: s}, nil
+}
+
+// cutTo cuts f back to its first keep bytes, which it must have, and seeks to the end.
+func cutTo(f *os.File, keep int64) error {
+	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &RunDir{Dir: dir, metrics: m, samples: s, enc: enc}, nil
+	if st.Size() < keep {
+		return fmt.Errorf("the file is shorter (%d bytes) than recorded (%d)", st.Size(), keep)
+	}
+	if err := f.Truncate(keep); err != nil {
+		return err
+	}
+	_, err = f.Seek(keep, io.SeekStart)
+	return err
 }
 
 // Close closes the files.
@@ -154,17 +145,9 @@ func (r *RunDir) Close() error {
 	return errors.Join(r.metrics.Close(), r.samples.Close())
 }
 
-// WriteMetrics appends one line to metrics.jsonl. A value that is not a finite number is
-// written as null, which JSON can hold.
-func (r *RunDir) WriteMetrics(m Metrics) error {
-	clean := make(Metrics, len(m))
-	for k, v := range m {
-		if x, ok := v.(float64); ok {
-			v = finiteOrNil(x)
-		}
-		clean[k] = v
-	}
-	raw, err := json.Marshal(clean)
+// WriteMetrics appends one line to metrics.jsonl (see Metrics for its keys).
+func (r *RunDir) WriteMetrics(m *Metrics) error {
+	raw, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
@@ -217,36 +200,29 @@ func (r *RunDir) WriteSamples(step int, rollouts []*Rollout, problems []Problem)
 			return err
 		}
 	}
-	frame := r.enc.EncodeAll(buf.Bytes(), nil)
-	if _, err := r.samples.Write(frame); err != nil {
-		return err
-	}
-	return r.samples.Sync()
+	return r.samples.Append(buf.Bytes())
 }
 
-// ReadSamples decodes a samples.jsonl.zst file.
+// ReadSamples decodes a samples.jsonl.zst file (an incomplete last frame, the step being
+// written, is left out).
 func ReadSamples(path string) ([]SampleRecord, error) {
-	f, err := os.Open(path)
+	text, _, err := zstdlog.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	dec, err := zstd.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	defer dec.Close()
 	var out []SampleRecord
-	jd := json.NewDecoder(dec)
-	for {
+	err = jsonl.Each(bytes.NewReader(text), func(raw []byte) error {
 		var rec SampleRecord
-		if err := jd.Decode(&rec); errors.Is(err, io.EOF) {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: record %d: %w", path, len(out)+1, err)
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return err
 		}
 		out = append(out, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s (decompressed):%w", path, err)
 	}
+	return out, nil
 }
 
 // SaveCheckpoint writes checkpoints/step-NNNNNN: the model folder (parameters as safetensors
@@ -301,10 +277,7 @@ func (r *RunDir) writeCheckpoint(step int, tmp string, params *weights.Store, op
 	if err != nil {
 		return err
 	}
-	sLen, err := r.samples.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return err
-	}
+	sLen := r.samples.Size()
 	sums, err := hashFiles(tmp)
 	if err != nil {
 		return err

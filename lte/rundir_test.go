@@ -88,10 +88,11 @@ func TestStaleTemporariesAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd.WriteMetrics(Metrics{"step": 0, "val": 0.5, "bad": math.NaN()})
+	bad := math.NaN()
+	rd.WriteMetrics(&Metrics{Step: 0, Validation: map[int]float64{4: 0.5}, TrainNonePass: &bad})
 	rd.Close()
 	raw, _ := os.ReadFile(filepath.Join(dir, MetricsFile))
-	if string(raw) != `{"bad":null,"step":0,"val":0.5}`+"\n" {
+	if string(raw) != `{"step":0,"train_none_pass":null,"val_pass@4":0.5}`+"\n" {
 		t.Errorf("metrics line %q", raw)
 	}
 	stale := []string{
@@ -149,7 +150,7 @@ func TestNonFiniteStopsBeforeWriting(t *testing.T) {
 	tr.OnSamples = rd.WriteSamples
 	tr.Model.Params.Data[len(tr.Model.Params.Data)-1] = float32(math.Inf(1))
 	wrote := 0
-	tr.Hooks = []Hook{{Name: "metrics", Every: 1, Fn: func(int, Metrics) error { wrote++; return nil }}}
+	tr.Hooks = []Hook{{Name: "metrics", Every: 1, Fn: func(int, *Metrics) error { wrote++; return nil }}}
 	err = tr.Run(context.Background())
 	var nf *NonFiniteError
 	if !errors.As(err, &nf) || nf.Step != 1 {
@@ -177,8 +178,8 @@ func TestInterruptCheckpointsWithoutEndHooks(t *testing.T) {
 	cfg := tinyConfig(AlgoGRPO)
 	tr := newTinyTrainer(t, modelDir, cfg)
 	var ran []string
-	hook := func(name string) func(int, Metrics) error {
-		return func(step int, _ Metrics) error { ran = append(ran, name); return nil }
+	hook := func(name string) func(int, *Metrics) error {
+		return func(step int, _ *Metrics) error { ran = append(ran, name); return nil }
 	}
 	tr.Hooks = []Hook{
 		{Name: "validation", Every: 10, AtEnd: true, Fn: hook("validation")},

@@ -1,15 +1,13 @@
 package lte
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"time"
 
+	"ltecli/lte/jsonl"
 	"ltecli/model/qwen3"
 	"ltecli/model/tokenizer"
 	"ltecli/optim"
@@ -25,29 +23,20 @@ type SFTExample struct {
 
 // LoadSFT reads JSON lines {"prompt": ..., "response": ...}.
 func LoadSFT(path string) ([]SFTExample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var out []SFTExample
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
+	err := jsonl.ReadFile(path, func(raw []byte) error {
 		var ex SFTExample
-		if err := json.Unmarshal(sc.Bytes(), &ex); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		if err := json.Unmarshal(raw, &ex); err != nil {
+			return err
 		}
 		if ex.Prompt == "" || ex.Response == "" {
-			return nil, fmt.Errorf("%s:%d: needs a non-empty prompt and response", path, line)
+			return fmt.Errorf("needs a non-empty prompt and response")
 		}
 		out = append(out, ex)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no examples", path)
@@ -77,8 +66,8 @@ type SFT struct {
 	Examples []TrainSeq
 	Opt      *optim.AdamW
 	Step     int
-	// OnStep receives every step's metrics.
-	OnStep func(m Metrics) error
+	// Hooks run around the steps (see Loop): metrics, checkpoints.
+	Hooks []Hook
 }
 
 // NewSFT tokenizes the examples (appending stop after each response) and prepares AdamW.
@@ -118,15 +107,13 @@ func (s *SFT) TotalSteps() int {
 	return per * s.Config.Epochs
 }
 
-// Run trains until every epoch is done or ctx is cancelled (after the current step).
+// Run trains until every epoch is done or ctx is cancelled (after the current step), running
+// Hooks (see Loop).
 func (s *SFT) Run(ctx context.Context) error {
 	per := (len(s.Examples) + s.Config.BatchSize - 1) / s.Config.BatchSize
 	grads := s.Model.Params.ZerosLike()
 	scratch := grads.ZerosLike()
-	for s.Step < s.TotalSteps() {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	return Loop(ctx, &s.Step, s.TotalSteps(), s.Hooks, func() (*Metrics, error) {
 		start := time.Now()
 		epoch, k := s.Step/per, s.Step%per
 		order := rand.New(rand.NewPCG(s.Config.Seed, uint64(epoch))).Perm(len(s.Examples))
@@ -139,23 +126,16 @@ func (s *SFT) Run(ctx context.Context) error {
 		}
 		loss, err := s.gradient(batch, tokens, grads, scratch)
 		if err != nil {
-			return fmt.Errorf("sft step %d: %w", s.Step+1, err)
+			return nil, err
 		}
 		lr := s.Opt.LR()
 		norm, skipped, err := s.Opt.StepWithClip(s.Model.Params, grads, lr, s.Config.MaxGradNorm)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		s.Step++
-		if s.OnStep != nil {
-			m := Metrics{"step": s.Step, "epoch": epoch + 1, "loss": loss, "tokens": tokens, "grad_norm": finiteOrNil(norm),
-				"lr": lr, "skipped": skipped, "time_step_s": time.Since(start).Seconds()}
-			if err := s.OnStep(m); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return &Metrics{Step: s.Step + 1, SFT: &SFTMetrics{Epoch: epoch + 1, Loss: loss, Tokens: tokens, GradNorm: norm,
+			LR: lr, Skipped: skipped, StepTimeS: time.Since(start).Seconds()}}, nil
+	})
 }
 
 // gradient writes the gradient of the mean response-token cross-entropy of batch into grads

@@ -3,7 +3,6 @@ package lte
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -13,20 +12,6 @@ import (
 	"ltecli/optim"
 	"ltecli/weights"
 )
-
-// Metrics is one step's line of metrics.jsonl.
-type Metrics map[string]any
-
-// Hook runs after every Every-th completed step (and, when AtEnd, after the last step; when
-// OnStop, after the step an interrupted run stops at). Hooks run in the order they were
-// added: checkpoints, validation and logging hang here instead of in the loop.
-type Hook struct {
-	Name   string
-	Every  int
-	AtEnd  bool
-	OnStop bool
-	Fn     func(step int, m Metrics) error
-}
 
 // Trainer runs GRPO, GRPO-Extra or LTE on a model.
 type Trainer struct {
@@ -118,30 +103,10 @@ func (t *Trainer) Batch(s int) []Problem {
 	return out
 }
 
-// Run trains until Config.Steps steps are complete or ctx is cancelled; a cancelled run
-// finishes its current step, runs the OnStop hooks (not the AtEnd ones: an interrupted run
-// must write what an uninterrupted one writes at that step, plus its checkpoint) and
-// returns ctx's error.
+// Run trains until Config.Steps steps are complete or ctx is cancelled, running Hooks
+// (see Loop).
 func (t *Trainer) Run(ctx context.Context) error {
-	for t.Step < t.Config.Steps {
-		m, err := t.TrainStep()
-		if err != nil {
-			return fmt.Errorf("step %d: %w", t.Step+1, err)
-		}
-		t.Step++
-		last, stopping := t.Step == t.Config.Steps, ctx.Err() != nil
-		for _, h := range t.Hooks {
-			if (h.Every > 0 && t.Step%h.Every == 0) || (last && h.AtEnd) || (stopping && h.OnStop) {
-				if err := h.Fn(t.Step, m); err != nil {
-					return fmt.Errorf("step %d: %s: %w", t.Step, h.Name, err)
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return nil
+	return Loop(ctx, &t.Step, t.Config.Steps, t.Hooks, t.TrainStep)
 }
 
 // render builds a problem's prompt with userText as its user text (see PromptText) and
@@ -180,38 +145,84 @@ func (t *Trainer) stepSeed(step int, stream uint64) uint64 {
 	return t.Config.Seed*0x9e3779b97f4a7c15 ^ uint64(step)<<16 ^ stream
 }
 
-// TrainStep runs one step: rollouts, hints (LTE) or extra samples (GRPO-Extra) for none-pass
-// problems, advantages, scoring, updates. It returns the step's metrics.
-func (t *Trainer) TrainStep() (Metrics, error) {
-	cfg := t.Config
-	step := t.Step + 1
-	problems := t.Batch(t.Step)
-	m := Metrics{"step": step}
+// TrainStep runs one step, in the phases of the data flow: plain rollouts of the step's
+// problems, a hint round for the none-pass groups (LTE: hinted prompts; GRPO-Extra: extra
+// plain samples), the training sequences with their advantages, the update (scoring and
+// optimizer steps), and the step's metrics. It returns the metrics.
+func (t *Trainer) TrainStep() (*Metrics, error) {
 	start := time.Now()
+	b, err := t.rollouts(t.Step+1, t.Batch(t.Step))
+	if err != nil {
+		return nil, err
+	}
+	hints, err := t.hintRound(b)
+	if err != nil {
+		return nil, err
+	}
+	seqs, zeroVar := t.trainingSequences(b)
+	if hints != nil {
+		hints.NonePassAfter, hints.SomePassAfter, hints.AllPassAfter = b.after.NonePass, b.after.SomePass, b.after.AllPass
+		hints.BufferProblems, hints.BufferAnswers = t.Buffer.Problems(), t.Buffer.Answers()
+	}
+	timing := &TimingMetrics{GenerateS: time.Since(start).Seconds()}
+	update, err := t.update(b.step, seqs, timing)
+	if err != nil {
+		return nil, err
+	}
+	m := &Metrics{Step: b.step, Rollouts: t.rolloutMetrics(b, seqs, zeroVar), Hints: hints, Update: update, Timing: timing}
+	elapsed := time.Since(start)
+	tokens := 0
+	for _, s := range seqs {
+		tokens += len(s.IDs)
+	}
+	timing.StepS = elapsed.Seconds()
+	timing.TokensPerS = float64(tokens) / elapsed.Seconds()
+	if t.OnSamples != nil {
+		if err := t.OnSamples(b.step, b.all, b.problems); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
 
-	// 1. Plain rollouts.
-	texts := make([]string, len(problems))
-	prompts := make([][]int, len(problems))
+// stepBatch is what the phases of a step hand on: the problems, their plain prompts, the
+// rollouts and the groups trained on.
+type stepBatch struct {
+	step     int
+	problems []Problem
+	texts    []string     // plain prompt text per problem
+	prompts  [][]int      // plain prompt ids per problem
+	plain    []*Rollout   // the plain rollouts
+	all      []*Rollout   // plain, then hinted or extra rollouts: the sample log
+	groups   [][]*Rollout // per problem, the group trained on
+	before   GroupStats   // groups by outcome before the hint round
+	after    GroupStats   // and after it
+}
+
+// rollouts samples G plain responses per problem, verifies them and records the wrong
+// answers in the replay buffer.
+func (t *Trainer) rollouts(step int, problems []Problem) (*stepBatch, error) {
+	b := &stepBatch{step: step, problems: problems, texts: make([]string, len(problems)), prompts: make([][]int, len(problems))}
 	groupsIdx := make([]int, len(problems))
 	for i, p := range problems {
 		var err error
-		if texts[i], prompts[i], err = t.render(p, p.Question); err != nil {
+		if b.texts[i], b.prompts[i], err = t.render(p, p.Question); err != nil {
 			return nil, err
 		}
 		groupsIdx[i] = i
 	}
-	rollouts, err := t.sample(texts, prompts, groupsIdx, cfg.GroupSize, t.stepSeed(step, 1), problems)
+	rollouts, err := t.sample(b.texts, b.prompts, groupsIdx, t.Config.GroupSize, t.stepSeed(step, 1), problems)
 	if err != nil {
 		return nil, err
 	}
-	groups := make([][]*Rollout, len(problems))
+	b.plain, b.all = rollouts, rollouts
+	b.groups = make([][]*Rollout, len(problems))
 	for _, r := range rollouts {
-		groups[r.Group] = append(groups[r.Group], r)
+		b.groups[r.Group] = append(b.groups[r.Group], r)
 	}
-	var before GroupStats
-	for g, grp := range groups {
+	for g, grp := range b.groups {
 		_, st := Classify(rewards(grp))
-		before.Add(st)
+		b.before.Add(st)
 		var wrong []string
 		for _, r := range grp {
 			if !r.Correct && r.Answer != "" {
@@ -220,76 +231,96 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 		}
 		t.Buffer.Record(problems[g].ID, step, wrong)
 	}
-	m["none_pass"], m["some_pass"], m["all_pass"] = before.NonePass, before.SomePass, before.AllPass
+	return b, nil
+}
 
-	// 2. None-pass problems: hinted samples (LTE) or extra plain samples (GRPO-Extra).
-	all := rollouts
-	templateCounts := map[string]int{TemplateHint: 0, TemplateConciseHint: 0, TemplateConcise: 0}
-	var hintedCorrect, rescued, hintedGroups int
-	if cfg.Algo != AlgoGRPO && before.NonePass > 0 {
-		var hTexts []string
-		var hPrompts [][]int
-		var hGroups []int
-		var hTemplates []string
-		var hAnswers [][]string
-		for g, grp := range groups {
-			if passed, _ := Classify(rewards(grp)); passed > 0 {
-				continue
-			}
-			text, ids := texts[g], prompts[g]
-			name, listed := TemplatePlain, []string(nil)
-			if cfg.Algo == AlgoLTE {
-				truncated := 0
-				for _, r := range grp {
-					if r.Truncated() {
-						truncated++
-					}
-				}
-				name, listed = t.Hints.Choose(t.Buffer.Mistakes(problems[g].ID, step, 0), truncated, len(grp))
-				question, err := t.Hints.Render(name, problems[g].Question, listed)
-				if err != nil {
-					return nil, err
-				}
-				if text, ids, err = t.render(problems[g], question); err != nil {
-					return nil, err
-				}
-				templateCounts[name]++
-			}
-			hTexts, hPrompts, hGroups = append(hTexts, text), append(hPrompts, ids), append(hGroups, g)
-			hTemplates, hAnswers = append(hTemplates, name), append(hAnswers, listed)
-		}
-		hintedGroups = len(hGroups)
-		extra, err := t.sample(hTexts, hPrompts, hGroups, cfg.hintGroupSize(), t.stepSeed(step, 2), problems)
-		if err != nil {
-			return nil, err
-		}
-		byGroup := map[int][]*Rollout{}
-		for _, r := range extra {
-			r.Hinted = cfg.Algo == AlgoLTE
-			r.Extra = cfg.Algo == AlgoGRPOExtra
-			r.Template, r.HintAnswers = hTemplates[r.Sample.Prompt], hAnswers[r.Sample.Prompt]
-			byGroup[r.Group] = append(byGroup[r.Group], r)
-			if r.Correct {
-				hintedCorrect++
-			}
-		}
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(step)))
-		for _, g := range hGroups {
-			var used int
-			groups[g], used = Mix(groups[g], byGroup[g], rng)
-			if used > 0 {
-				rescued++
-			}
-		}
-		all = append(all, extra...)
+// hintRound samples again for the none-pass groups: LTE with a hint chosen from the
+// group's mistakes and truncations, GRPO-Extra with the plain prompt. The new samples replace
+// failed ones of their group (Mix). It returns the hint round's metrics; nil for GRPO, which
+// has no hint round.
+func (t *Trainer) hintRound(b *stepBatch) (*HintMetrics, error) {
+	cfg := t.Config
+	if cfg.Algo == AlgoGRPO {
+		return nil, nil
 	}
-	var after GroupStats
-	zeroVar := 0
-	var seqs []TrainSeq
-	for g, grp := range groups {
+	hm := &HintMetrics{Templates: map[string]int{TemplateHint: 0, TemplateConciseHint: 0, TemplateConcise: 0}}
+	if b.before.NonePass == 0 {
+		return hm, nil
+	}
+	var texts, templates []string
+	var prompts [][]int
+	var groups []int
+	var answers [][]string
+	for g, grp := range b.groups {
+		if passed, _ := Classify(rewards(grp)); passed > 0 {
+			continue
+		}
+		text, ids := b.texts[g], b.prompts[g]
+		name, listed := TemplatePlain, []string(nil)
+		if cfg.Algo == AlgoLTE {
+			var err error
+			if name, listed, text, ids, err = t.hintPrompt(b, g); err != nil {
+				return nil, err
+			}
+			hm.Templates[name]++
+		}
+		texts, prompts, groups = append(texts, text), append(prompts, ids), append(groups, g)
+		templates, answers = append(templates, name), append(answers, listed)
+	}
+	hm.HintedGroups = len(groups)
+	extra, err := t.sample(texts, prompts, groups, cfg.hintGroupSize(), t.stepSeed(b.step, 2), b.problems)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := map[int][]*Rollout{}
+	for _, r := range extra {
+		r.Hinted = cfg.Algo == AlgoLTE
+		r.Extra = cfg.Algo == AlgoGRPOExtra
+		r.Template, r.HintAnswers = templates[r.Sample.Prompt], answers[r.Sample.Prompt]
+		byGroup[r.Group] = append(byGroup[r.Group], r)
+		if r.Correct {
+			hm.HintedCorrect++
+		}
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(b.step)))
+	for _, g := range groups {
+		var used int
+		b.groups[g], used = Mix(b.groups[g], byGroup[g], rng)
+		if used > 0 {
+			hm.RescuedGroups++
+		}
+	}
+	b.all = append(b.all, extra...)
+	return hm, nil
+}
+
+// hintPrompt chooses the hint template of none-pass group g from its mistakes in the replay
+// buffer and its truncated samples, and renders the hinted prompt.
+func (t *Trainer) hintPrompt(b *stepBatch, g int) (name string, listed []string, text string, ids []int, err error) {
+	grp, p := b.groups[g], b.problems[g]
+	truncated := 0
+	for _, r := range grp {
+		if r.Truncated() {
+			truncated++
+		}
+	}
+	name, listed = t.Hints.Choose(t.Buffer.Mistakes(p.ID, b.step, 0), truncated, len(grp))
+	question, err := t.Hints.Render(name, p.Question, listed)
+	if err != nil {
+		return "", nil, "", nil, err
+	}
+	text, ids, err = t.render(p, question)
+	return name, listed, text, ids, err
+}
+
+// trainingSequences computes each group's advantages and returns the sequences to train on
+// (plain prompt and response; hinted responses are off-policy, with their behaviour
+// log-probs) and the number of groups whose rewards are all equal.
+func (t *Trainer) trainingSequences(b *stepBatch) (seqs []TrainSeq, zeroVar int) {
+	for g, grp := range b.groups {
 		_, st := Classify(rewards(grp))
-		after.Add(st)
-		adv, zero := GroupAdvantages(rewards(grp), cfg.ScaleByStd)
+		b.after.Add(st)
+		adv, zero := GroupAdvantages(rewards(grp), t.Config.ScaleByStd)
 		if zero {
 			zeroVar++
 		}
@@ -299,25 +330,22 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			if len(resp) == 0 {
 				continue
 			}
-			s := TrainSeq{IDs: append(append([]int(nil), prompts[g]...), resp...), PromptLen: len(prompts[g]), Advantage: adv[i]}
+			s := TrainSeq{IDs: append(append([]int(nil), b.prompts[g]...), resp...), PromptLen: len(b.prompts[g]), Advantage: adv[i]}
 			if r.Hinted {
 				s.OffPolicy, s.Old = true, r.BehaviourLogp()
 			}
 			seqs = append(seqs, s)
 		}
 	}
-	genTime := time.Since(start)
-	if cfg.Algo != AlgoGRPO {
-		m["none_pass_after"], m["some_pass_after"], m["all_pass_after"] = after.NonePass, after.SomePass, after.AllPass
-		m["hinted_groups"], m["hinted_correct"], m["rescued_groups"] = hintedGroups, hintedCorrect, rescued
-		for name, n := range templateCounts {
-			m["template_"+name] = n
-		}
-		m["buffer_problems"], m["buffer_answers"] = t.Buffer.Problems(), t.Buffer.Answers()
-	}
-	m["zero_variance_groups"] = zeroVar
+	return seqs, zeroVar
+}
 
-	// 3. Old and reference log-probs, then updates.
+// update scores the sequences (old log-probs of on-policy ones, reference log-probs with a KL
+// term), then takes the optimizer steps: PPO epochs x mini-batches. It fills timing's score,
+// backward and optimizer times and refuses a step whose loss, gradient or parameters are not
+// finite.
+func (t *Trainer) update(step int, seqs []TrainSeq, timing *TimingMetrics) (*UpdateMetrics, error) {
+	cfg := t.Config
 	scoreStart := time.Now()
 	current, err := ScoreSequences(t.Model, seqs, cfg.Temperature, cfg.MicroTokens)
 	if err != nil {
@@ -337,7 +365,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			seqs[i].Ref = refScores[i].Logp
 		}
 	}
-	scoreTime := time.Since(scoreStart)
+	timing.ScoreS = time.Since(scoreStart).Seconds()
 	var backTime, optTime time.Duration
 	var last LossResult
 	var norm float64
@@ -345,7 +373,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 	// The schedule advances once per training step, as verl's does, whatever the number of
 	// optimizer steps (mini-batches x PPO epochs) a training step takes: warm-up and total are
 	// counted in training steps.
-	lr := t.schedule.LR(t.Step)
+	lr := t.schedule.LR(step - 1)
 	for epoch := 0; epoch < cfg.PPOEpochs; epoch++ {
 		for mb := 0; mb < cfg.MiniBatches; mb++ {
 			lo, hi := mb*len(seqs)/cfg.MiniBatches, (mb+1)*len(seqs)/cfg.MiniBatches
@@ -377,20 +405,27 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			last, norm = res, n
 		}
 	}
-
+	timing.BackwardS, timing.OptimizerS = backTime.Seconds(), optTime.Seconds()
 	if err := t.checkFinite(step, last.Loss, norm, skipped); err != nil {
 		return nil, err
 	}
+	return &UpdateMetrics{
+		Loss: last.Loss, PolicyLoss: last.PolicyLoss, Entropy: last.Entropy, KL: last.KL, ClipFrac: last.ClipFrac,
+		OffPolicyTokens: last.OffPolicyTokens, GradNorm: norm, LR: lr, SkippedSteps: skipped,
+	}, nil
+}
 
-	// 4. Metrics.
+// rolloutMetrics summarises the rollouts: group outcomes before the hint round, the reward
+// of the groups trained on and of the plain rollouts, and the plain responses' lengths.
+func (t *Trainer) rolloutMetrics(b *stepBatch, seqs []TrainSeq, zeroVar int) *RolloutMetrics {
 	var rewardSum, lenSum float64
-	lenMax, truncated, tokens := 0, 0, 0
-	for _, grp := range groups {
+	lenMax, truncated := 0, 0
+	for _, grp := range b.groups {
 		for _, r := range grp {
 			rewardSum += reward(r)
 		}
 	}
-	for _, r := range rollouts {
+	for _, r := range b.plain {
 		l := len(r.ResponseIDs())
 		lenSum += float64(l)
 		lenMax = max(lenMax, l)
@@ -398,34 +433,15 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			truncated++
 		}
 	}
-	for _, s := range seqs {
-		tokens += len(s.IDs)
+	return &RolloutMetrics{
+		NonePass: b.before.NonePass, SomePass: b.before.SomePass, AllPass: b.before.AllPass,
+		ZeroVarianceGroups: zeroVar, Sequences: len(seqs),
+		RewardMean:       rewardSum / float64(len(b.problems)*t.Config.GroupSize),
+		RewardMeanBefore: meanReward(b.plain),
+		ResponseLenMean:  lenSum / float64(len(b.plain)),
+		ResponseLenMax:   lenMax,
+		TruncatedFrac:    float64(truncated) / float64(len(b.plain)),
 	}
-	elapsed := time.Since(start)
-	m["reward_mean"] = rewardSum / float64(len(problems)*cfg.GroupSize)
-	m["reward_mean_before"] = meanReward(rollouts)
-	m["response_len_mean"] = lenSum / float64(len(rollouts))
-	m["response_len_max"] = lenMax
-	m["truncated_frac"] = float64(truncated) / float64(len(rollouts))
-	m["entropy"], m["kl"], m["clip_frac"], m["policy_loss"] = last.Entropy, last.KL, last.ClipFrac, last.PolicyLoss
-	m["loss"] = last.Loss
-	m["off_policy_tokens"] = last.OffPolicyTokens
-	m["grad_norm"] = finiteOrNil(norm)
-	m["lr"] = lr
-	m["skipped_steps"] = skipped
-	m["sequences"] = len(seqs)
-	m["time_generate_s"] = genTime.Seconds()
-	m["time_score_s"] = scoreTime.Seconds()
-	m["time_backward_s"] = backTime.Seconds()
-	m["time_optimizer_s"] = optTime.Seconds()
-	m["time_step_s"] = elapsed.Seconds()
-	m["tokens_per_s"] = float64(tokens) / elapsed.Seconds()
-	if t.OnSamples != nil {
-		if err := t.OnSamples(step, all, problems); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
 }
 
 func reward(r *Rollout) float64 {
@@ -452,12 +468,4 @@ func meanReward(rs []*Rollout) float64 {
 		s += reward(r)
 	}
 	return s / float64(len(rs))
-}
-
-// finiteOrNil keeps JSON valid: a non-finite number is written as null.
-func finiteOrNil(x float64) any {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return x
 }

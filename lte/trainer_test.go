@@ -2,6 +2,7 @@ package lte
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -91,13 +92,13 @@ func tinyConfig(algo string) Config {
 	return cfg
 }
 
-func runTo(t *testing.T, tr *Trainer, rd *RunDir, modelDir string) []Metrics {
+func runTo(t *testing.T, tr *Trainer, rd *RunDir, modelDir string) []*Metrics {
 	t.Helper()
-	var ms []Metrics
+	var ms []*Metrics
 	tr.OnSamples = rd.WriteSamples
 	tr.Hooks = []Hook{
-		{Name: "metrics", Every: 1, Fn: func(step int, m Metrics) error { ms = append(ms, m); return rd.WriteMetrics(m) }},
-		{Name: "checkpoint", Every: tr.Config.CheckpointEvery, AtEnd: true, Fn: func(step int, _ Metrics) error {
+		{Name: "metrics", Every: 1, Fn: func(step int, m *Metrics) error { ms = append(ms, m); return rd.WriteMetrics(m) }},
+		{Name: "checkpoint", Every: tr.Config.CheckpointEvery, AtEnd: true, Fn: func(step int, _ *Metrics) error {
 			_, err := rd.SaveCheckpoint(step, tr.Model.Params, tr.Opt, tr.Buffer, modelDir, 2)
 			return err
 		}},
@@ -145,10 +146,22 @@ func TestLTERunExercisesHintsAndResumesExactly(t *testing.T) {
 	if hinted == 0 || used == 0 {
 		t.Fatalf("no hinted samples (%d) or none used (%d) in %d samples", hinted, used, len(samples))
 	}
-	for _, key := range []string{"none_pass", "none_pass_after", "hinted_groups", "rescued_groups", "buffer_answers", "template_hint", "grad_norm", "kl", "clip_frac"} {
-		if _, ok := ms[len(ms)-1][key]; !ok {
-			t.Errorf("metrics lack %q", key)
+	raw, err := os.ReadFile(filepath.Join(straightDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); len(lines) != len(ms) || err != nil {
+		t.Fatalf("%d metrics lines for %d steps; last: %v", len(lines), len(ms), err)
+	}
+	for _, key := range []string{"none_pass", "none_pass_after", "hinted_groups", "rescued_groups", "buffer_answers", "template_hint", "grad_norm", "kl", "clip_frac", "time_step_s"} {
+		if _, ok := last[key]; !ok {
+			t.Errorf("metrics line lacks %q: %s", key, lines[len(lines)-1])
 		}
+	}
+	if got := last["hinted_groups"]; got != float64(ms[len(ms)-1].Hints.HintedGroups) {
+		t.Errorf("hinted_groups written as %v, the step had %d", got, ms[len(ms)-1].Hints.HintedGroups)
 	}
 
 	// Stop after 2 steps (a checkpoint), resume, finish: same parameters and files.
@@ -193,8 +206,7 @@ func TestGRPOAndExtraRun(t *testing.T) {
 		}
 		ms := runTo(t, newTinyTrainer(t, modelDir, cfg), rd, modelDir)
 		rd.Close()
-		_, hasHints := ms[0]["hinted_groups"]
-		if hasHints != (algo == AlgoGRPOExtra) {
+		if hasHints := ms[0].Hints != nil; hasHints != (algo == AlgoGRPOExtra) {
 			t.Errorf("%s: hinted_groups present = %v", algo, hasHints)
 		}
 	}
@@ -218,10 +230,10 @@ func TestScheduleAdvancesPerTrainingStep(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr.Step++
-		if got := m["lr"].(float64); math.Abs(got-want[s]) > 1e-15 {
+		if got := m.Update.LR; math.Abs(got-want[s]) > 1e-15 {
 			t.Errorf("training step %d: lr %g, want %g", s+1, got, want[s])
 		}
-		if n := tr.Opt.Step - before + m["skipped_steps"].(int); n != 4 {
+		if n := tr.Opt.Step - before + m.Update.SkippedSteps; n != 4 {
 			t.Errorf("training step %d took %d optimizer steps, want 4", s+1, n)
 		}
 	}

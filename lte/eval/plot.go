@@ -1,22 +1,20 @@
 package eval
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"ltecli/lte"
+	"ltecli/lte/jsonl"
 )
 
 // Chart size: PNGs are drawn at 96 dots per inch, so 768 x 480 pixels.
@@ -29,88 +27,87 @@ const (
 // as well as lines (validation runs every N steps; a lone point has no line to show).
 const sparseSeries = 40
 
-// chartSpec is one chart: the metrics key it draws, its title and the unit of its y axis.
-type chartSpec struct{ key, title, unit string }
+// chartSpec is one chart: the name of its file, its title, the unit of its y axis and the
+// metric it draws (false for a line without it).
+type chartSpec struct {
+	name, title, unit string
+	value             func(*lte.Metrics) (float64, bool)
+}
 
 // metricCharts are the training curves drawn from metrics.jsonl, besides validation Pass@k.
 var metricCharts = []chartSpec{
-	{"none_pass", "None-pass problems", "problems"},
-	{"train_none_pass", "None-pass share of the training problems (G samples each)", "fraction"},
-	{"some_pass", "Some-pass problems", "problems"},
-	{"all_pass", "All-pass problems", "problems"},
-	{"reward_mean", "Mean reward", "reward"},
-	{"entropy", "Mean token entropy", "nats"},
-	{"response_len_mean", "Mean response length", "tokens"},
+	{"none_pass", "None-pass problems", "problems", rollout(func(r *lte.RolloutMetrics) float64 { return float64(r.NonePass) })},
+	{"train_none_pass", "None-pass share of the training problems (G samples each)", "fraction", func(m *lte.Metrics) (float64, bool) {
+		if m.TrainNonePass == nil {
+			return 0, false
+		}
+		return *m.TrainNonePass, true
+	}},
+	{"some_pass", "Some-pass problems", "problems", rollout(func(r *lte.RolloutMetrics) float64 { return float64(r.SomePass) })},
+	{"all_pass", "All-pass problems", "problems", rollout(func(r *lte.RolloutMetrics) float64 { return float64(r.AllPass) })},
+	{"reward_mean", "Mean reward", "reward", rollout(func(r *lte.RolloutMetrics) float64 { return r.RewardMean })},
+	{"entropy", "Mean token entropy", "nats", func(m *lte.Metrics) (float64, bool) {
+		if m.Update == nil {
+			return 0, false
+		}
+		return m.Update.Entropy, true
+	}},
+	{"response_len_mean", "Mean response length", "tokens", rollout(func(r *lte.RolloutMetrics) float64 { return r.ResponseLenMean })},
 }
 
-// validationPrefix starts the metrics keys of validation Pass@k ("val_pass@4").
-const validationPrefix = "val_pass@"
+// rollout draws a number of the rollout group of a line.
+func rollout(value func(*lte.RolloutMetrics) float64) func(*lte.Metrics) (float64, bool) {
+	return func(m *lte.Metrics) (float64, bool) {
+		if m.Rollouts == nil {
+			return 0, false
+		}
+		return value(m.Rollouts), true
+	}
+}
+
+// validationChart draws validation Pass@k.
+func validationChart(k int) chartSpec {
+	return chartSpec{fmt.Sprintf("val_pass_at_%d", k), fmt.Sprintf("Validation Pass@%d", k), fmt.Sprintf("pass@%d", k),
+		func(m *lte.Metrics) (float64, bool) {
+			v, ok := m.Validation[k]
+			return v, ok
+		}}
+}
 
 // RunMetrics are one run's metrics lines under the name its chart legend shows.
 type RunMetrics struct {
 	Name  string
-	Lines []map[string]float64 // the numeric values of each metrics.jsonl line
+	Lines []lte.Metrics
 }
 
-// ReadMetrics reads a metrics.jsonl: one JSON object per line, of which it keeps the numeric
-// values. A last line without a newline that does not parse is a line being written and is
-// skipped; any other malformed line is an error.
-func ReadMetrics(path string) ([]map[string]float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var lines []map[string]float64
-	r := bufio.NewReader(f)
-	for n := 1; ; n++ {
-		raw, readErr := r.ReadBytes('\n')
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return nil, fmt.Errorf("%s: %w", path, readErr)
+// ReadMetrics reads a metrics.jsonl (see lte.Metrics), which the run may still be writing:
+// an unfinished last line is left out (jsonl.ReadLog).
+func ReadMetrics(path string) ([]lte.Metrics, error) {
+	var lines []lte.Metrics
+	err := jsonl.ReadLog(path, func(raw []byte) error {
+		var m lte.Metrics
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return err
 		}
-		if len(bytes.TrimSpace(raw)) > 0 {
-			var obj map[string]any
-			if err := json.Unmarshal(raw, &obj); err != nil {
-				if readErr != nil { // an unfinished last line
-					break
-				}
-				return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-			}
-			line := map[string]float64{}
-			for key, v := range obj {
-				if x, ok := v.(float64); ok {
-					line[key] = x
-				}
-			}
-			lines = append(lines, line)
-		}
-		if readErr != nil {
-			break
-		}
-	}
-	return lines, nil
+		lines = append(lines, m)
+		return nil
+	})
+	return lines, err
 }
 
 // PlotMetrics draws one PNG per metric into dir (created if missing), every run a line
 // over steps: the none/some/all-pass counts, mean reward, entropy, mean response length, and
-// each validation Pass@k. A line without "step" or without the chart's key adds no point; a
-// chart no run has a point for is not drawn. It returns the files written.
+// each validation Pass@k. A line without the chart's metric, or with a value that is not
+// finite, adds no point; a chart no run has a point for is not drawn. It returns the files
+// written.
 func PlotMetrics(runs []RunMetrics, dir string) ([]string, error) {
 	charts := slices.Clone(metricCharts)
-	var valKeys []string
+	var lines []lte.Metrics
 	for _, run := range runs {
-		for _, line := range run.Lines {
-			for key := range line {
-				if strings.HasPrefix(key, validationPrefix) && !slices.Contains(valKeys, key) {
-					valKeys = append(valKeys, key)
-				}
-			}
-		}
+		lines = append(lines, run.Lines...)
 	}
-	slices.SortFunc(valKeys, func(a, b string) int { return validationK(a) - validationK(b) })
-	for _, key := range valKeys {
-		k := strings.TrimPrefix(key, validationPrefix)
-		charts = append(charts, chartSpec{key, "Validation Pass@" + k, "pass@" + k})
+	for _, k := range lte.ValidationKs(lines) {
+		charts = append(charts, validationChart(k))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -127,11 +124,9 @@ func PlotMetrics(runs []RunMetrics, dir string) ([]string, error) {
 		drawn := false
 		for i, run := range runs {
 			var pts plotter.XYs
-			for _, line := range run.Lines {
-				step, hasStep := line["step"]
-				v, ok := line[c.key]
-				if hasStep && ok {
-					pts = append(pts, plotter.XY{X: step, Y: v})
+			for i := range run.Lines {
+				if v, ok := c.value(&run.Lines[i]); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+					pts = append(pts, plotter.XY{X: float64(run.Lines[i].Step), Y: v})
 				}
 			}
 			if len(pts) == 0 {
@@ -140,7 +135,7 @@ func PlotMetrics(runs []RunMetrics, dir string) ([]string, error) {
 			drawn = true
 			l, s, err := plotter.NewLinePoints(pts)
 			if err != nil {
-				return nil, fmt.Errorf("chart %s, run %s: %w", c.key, run.Name, err)
+				return nil, fmt.Errorf("chart %s, run %s: %w", c.name, run.Name, err)
 			}
 			l.Color = plotutil.Color(i)
 			l.Dashes = plotutil.Dashes(i)
@@ -157,17 +152,11 @@ func PlotMetrics(runs []RunMetrics, dir string) ([]string, error) {
 		if !drawn {
 			continue
 		}
-		path := filepath.Join(dir, strings.ReplaceAll(c.key, "@", "_at_")+".png")
+		path := filepath.Join(dir, c.name+".png")
 		if err := p.Save(ChartWidth, ChartHeight, path); err != nil {
-			return nil, fmt.Errorf("chart %s: %w", c.key, err)
+			return nil, fmt.Errorf("chart %s: %w", c.name, err)
 		}
 		files = append(files, path)
 	}
 	return files, nil
-}
-
-// validationK returns the k of a validation key "val_pass@K", or 0 if K is not a number.
-func validationK(key string) int {
-	k, _ := strconv.Atoi(strings.TrimPrefix(key, validationPrefix))
-	return k
 }

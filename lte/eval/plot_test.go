@@ -11,7 +11,7 @@ import (
 )
 
 // writeMetrics writes a metrics.jsonl of steps 1..steps; validation every valEvery steps.
-// The run has no entropy key, a string value, a line without step and an unfinished last line.
+// The run has no entropy key, a key the reader does not know and an unfinished last line.
 func writeMetrics(t *testing.T, dir string, steps, valEvery int) string {
 	t.Helper()
 	var b strings.Builder
@@ -23,7 +23,7 @@ func writeMetrics(t *testing.T, dir string, steps, valEvery int) string {
 		}
 		b.WriteString("}\n")
 	}
-	b.WriteString(`{"note":"no step","none_pass":3}` + "\n" + `{"step":999,"none_pa`)
+	b.WriteString(`{"step":999,"none_pa`)
 	os.MkdirAll(dir, 0o755)
 	path := filepath.Join(dir, "metrics.jsonl")
 	os.WriteFile(path, []byte(b.String()), 0o644)
@@ -38,8 +38,12 @@ func TestPlotMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := 60 + 10*i + 1; len(lines) != want {
+		if want := 60 + 10*i; len(lines) != want {
 			t.Fatalf("%s: read %d lines, want %d (the unfinished last one skipped)", name, len(lines), want)
+		}
+		ten := 10 // the values writeMetrics computes for step 10, at run time as it does
+		if l := lines[9]; l.Step != 10 || l.Rollouts == nil || l.Rollouts.NonePass != 55 || l.Rollouts.RewardMean != 0.3+float64(ten)/200 || l.Validation[16] != 0.6+float64(ten)/1000 || l.Update != nil {
+			t.Fatalf("%s: line 10 read as %+v", name, l)
 		}
 		runs = append(runs, RunMetrics{Name: name, Lines: lines})
 	}
@@ -74,9 +78,11 @@ func TestPlotMetrics(t *testing.T) {
 }
 
 func TestReadMetricsRejectsBadLine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "metrics.jsonl")
-	os.WriteFile(path, []byte("{\"step\":1}\nnot json\n{\"step\":2}\n"), 0o644)
-	if _, err := ReadMetrics(path); err == nil || !strings.Contains(err.Error(), "metrics.jsonl:2:") {
-		t.Errorf("error %v, want one naming line 2", err)
+	for i, bad := range []string{"not json", `{"none_pass":3}`, `{"step":2,"val_pass@x":0.5}`, `{"step":2,"none_pass":"3"}`} {
+		path := filepath.Join(t.TempDir(), "metrics.jsonl")
+		os.WriteFile(path, []byte("{\"step\":1}\n"+bad+"\n{\"step\":2}\n"), 0o644)
+		if _, err := ReadMetrics(path); err == nil || !strings.Contains(err.Error(), "metrics.jsonl:2:") {
+			t.Errorf("case %d: error %v, want one naming line 2", i, err)
+		}
 	}
 }
