@@ -46,12 +46,8 @@ type RunCmd struct {
 	TopP          float64 `name:"top-p" default:"1" help:"Nucleus sampling mass."`
 	Template      string  `name:"template" default:"qwen-boxed" help:"Prompt template name or file."`
 
-	LR                     float64  `name:"lr" help:"Peak learning rate (default 1e-6; 1e-4 on the embedded model)."`
-	Schedule               string   `name:"schedule" default:"constant" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
-	Warmup                 int      `name:"warmup" default:"0" help:"Linear warm-up, in training steps (the schedule advances once per training step, whatever --mini-batches and --ppo-epochs)."`
-	MinLRRatio             float64  `name:"min-lr-ratio" default:"0" help:"Floor of linear and cosine schedules, as a fraction of --lr."`
-	WeightDecay            float64  `name:"weight-decay" default:"0.01" help:"AdamW decoupled weight decay (matrices only)."`
-	MaxGradNorm            float64  `name:"max-grad-norm" default:"1" help:"Global gradient-norm clip (0: none)."`
+	OptimizerFlags         `embed:"" set:"lr=0" set:"lr_default=1e-6; 1e-4 on the embedded model" set:"micro_tokens=8192"`
+	ScheduleFlags          `embed:"" set:"schedule=constant" set:"warmup=0" set:"min_lr_ratio=0"`
 	KLCoef                 float64  `name:"kl-coef" default:"0" help:"KL penalty coefficient (0: no reference model)."`
 	KL                     string   `name:"kl" default:"k3" enum:"k1,k2,k3" help:"KL estimator."`
 	EntropyCoef            float64  `name:"entropy-coef" default:"0" help:"Entropy bonus (LTE-dagger when > 0)."`
@@ -65,7 +61,6 @@ type RunCmd struct {
 	NoStd                  bool     `name:"no-std" help:"Dr. GRPO advantages: r - mean, no division by the standard deviation."`
 	PPOEpochs              int      `name:"ppo-epochs" default:"1" help:"Passes over each step's rollouts."`
 	MiniBatches            int      `name:"mini-batches" default:"1" help:"Optimizer steps per pass."`
-	MicroTokens            int      `name:"micro-tokens" default:"8192" help:"Padded tokens per micro-batch (gradient accumulation; 0: one batch)."`
 
 	BufferMode     string `name:"buffer-mode" default:"step" help:"Mistakes a hint may list: step (the paper's), window=N or all."`
 	BufferMax      int    `name:"buffer-max" default:"16" help:"Distinct mistakes kept per problem."`

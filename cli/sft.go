@@ -14,20 +14,15 @@ import (
 
 // SFTCmd fine-tunes a model with cross-entropy on response tokens.
 type SFTCmd struct {
-	Model       string  `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder to start from."`
-	Data        string  `name:"data" required:"" type:"existingfile" help:"JSON lines {\"prompt\": ..., \"response\": ...}; prompts are used as written."`
-	Out         string  `name:"out" required:"" type:"path" help:"Run directory; the final model is written to OUT/model."`
-	Epochs      int     `name:"epochs" default:"3" help:"Passes over the data."`
-	BatchSize   int     `name:"batch-size" default:"32" help:"Sequences per step."`
-	LR          float64 `name:"lr" default:"1e-3" help:"Peak learning rate."`
-	Schedule    string  `name:"schedule" default:"cosine" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
-	Warmup      int     `name:"warmup" default:"10" help:"Warm-up steps."`
-	MinLRRatio  float64 `name:"min-lr-ratio" default:"0.1" help:"Floor of the schedule as a fraction of --lr."`
-	WeightDecay float64 `name:"weight-decay" default:"0.01" help:"AdamW weight decay (matrices only)."`
-	MaxGradNorm float64 `name:"max-grad-norm" default:"1" help:"Global gradient-norm clip (0: none)."`
-	Seed        uint64  `name:"seed" default:"1" help:"Seed of the data order."`
-	MicroTokens int     `name:"micro-tokens" default:"8192" help:"Padded tokens per micro-batch (0: one batch)."`
-	Every       int     `name:"checkpoint-every" default:"0" help:"Checkpoint every N steps (0: only at the end)."`
+	Model          string `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder to start from."`
+	Data           string `name:"data" required:"" type:"existingfile" help:"JSON lines {\"prompt\": ..., \"response\": ...}; prompts are used as written."`
+	Out            string `name:"out" required:"" type:"path" help:"Run directory; the final model is written to OUT/model."`
+	Epochs         int    `name:"epochs" default:"3" help:"Passes over the data."`
+	BatchSize      int    `name:"batch-size" default:"32" help:"Sequences per step."`
+	OptimizerFlags `embed:"" set:"lr=1e-3" set:"lr_default=1e-3" set:"micro_tokens=8192"`
+	ScheduleFlags  `embed:"" set:"schedule=cosine" set:"warmup=10" set:"min_lr_ratio=0.1"`
+	Seed           uint64 `name:"seed" default:"1" help:"Seed of the data order."`
+	Every          int    `name:"checkpoint-every" default:"0" help:"Checkpoint every N steps (0: only at the end)."`
 }
 
 // Run trains and writes OUT/model.

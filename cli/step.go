@@ -11,16 +11,13 @@ import (
 // StepCmd runs AdamW steps on one batch, with behaviour and reference log-probs held fixed,
 // and writes the updated model: the reference dump of the optimizer path.
 type StepCmd struct {
-	Model        string  `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder."`
-	Batch        string  `name:"batch" required:"" type:"existingfile" help:"Batch JSON, as for grad."`
-	Steps        int     `name:"steps" default:"1" help:"AdamW steps."`
-	LR           float64 `name:"lr" default:"1e-6" help:"Learning rate."`
-	WeightDecay  float64 `name:"weight-decay" default:"0.01" help:"Decoupled weight decay (tensors of two or more dimensions)."`
-	MaxGradNorm  float64 `name:"max-grad-norm" default:"1.0" help:"Global gradient-norm clip (0: none)."`
-	Out          string  `name:"out" required:"" type:"path" help:"Folder for the updated checkpoint."`
-	Temperature  float64 `name:"temperature" default:"1" help:"Temperature of the scored distribution."`
-	MicroTokens  int     `name:"micro-tokens" default:"0" help:"Padded tokens per micro-batch (0: one batch)."`
-	OptimizerOut string  `name:"optimizer-out" type:"path" help:"Also save the optimizer state here."`
+	Model          string `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder."`
+	Batch          string `name:"batch" required:"" type:"existingfile" help:"Batch JSON, as for grad."`
+	Steps          int    `name:"steps" default:"1" help:"AdamW steps."`
+	OptimizerFlags `embed:"" set:"lr=1e-6" set:"lr_default=1e-6" set:"micro_tokens=0"`
+	Out            string  `name:"out" required:"" type:"path" help:"Folder for the updated checkpoint."`
+	Temperature    float64 `name:"temperature" default:"1" help:"Temperature of the scored distribution."`
+	OptimizerOut   string  `name:"optimizer-out" type:"path" help:"Also save the optimizer state here."`
 }
 
 // Run performs the steps.

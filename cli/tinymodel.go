@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"github.com/alecthomas/kong"
 
 	"ltecli/lte/tasks"
 )
@@ -39,9 +42,14 @@ func (c *TinyModelCmd) Run(g *Globals) error {
 		return err
 	}
 	sftDir := filepath.Join(work, "sft")
-	sft := SFTCmd{Model: assets, Data: filepath.Join(assets, tasks.SFTFile), Out: sftDir, Epochs: c.Epochs,
-		BatchSize: c.BatchSize, LR: c.LR, Schedule: "cosine", Warmup: 50, MinLRRatio: 0.1, WeightDecay: 0.01,
-		MaxGradNorm: 1, Seed: c.Seed}
+	// The warm-up is `ltecli sft` with these flags, every other setting its default; one batch
+	// per step (--micro-tokens 0), as the embedded archive was built.
+	sft, err := parseSFT("--model", assets, "--data", filepath.Join(assets, tasks.SFTFile), "--out", sftDir,
+		"--epochs", strconv.Itoa(c.Epochs), "--batch-size", strconv.Itoa(c.BatchSize), "--lr", strconv.FormatFloat(c.LR, 'g', -1, 64),
+		"--warmup", "50", "--seed", strconv.FormatUint(c.Seed, 10), "--micro-tokens", "0")
+	if err != nil {
+		return err
+	}
 	if err := sft.Run(g); err != nil {
 		return err
 	}
@@ -57,6 +65,20 @@ func (c *TinyModelCmd) Run(g *Globals) error {
 	st, _ := os.Stat(c.Out)
 	fmt.Fprintf(os.Stderr, "tiny model: wrote %s (%.1f MB)\n", c.Out, float64(st.Size())/1e6)
 	return nil
+}
+
+// parseSFT builds the sft command from its flags, as the command line would, so that its
+// defaults come from its flag declarations.
+func parseSFT(args ...string) (*SFTCmd, error) {
+	var cmd SFTCmd
+	parser, err := kong.New(&cmd, kong.Name("sft"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parser.Parse(args); err != nil {
+		return nil, fmt.Errorf("sft flags %q: %w", args, err)
+	}
+	return &cmd, nil
 }
 
 func copyInto(dst, src string) error {
