@@ -101,7 +101,7 @@ func TestConfigFileSetsFlags(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.json")
 	os.WriteFile(path, []byte(`{"steps": 7, "group_size": 3, "algo": "grpo"}`), 0o644)
 	var root CLI
-	parser, err := kong.New(&root, kong.Configuration(loadConfigFile), kong.Bind(&root.Globals))
+	parser, err := kong.New(&root, kong.Vars(runDefaults()), kong.Configuration(loadConfigFile), kong.Bind(&root.Globals))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ type OptimizerFlags struct {
 }
 
 // ScheduleFlags are the learning-rate schedule, shared by run and sft. Variables: schedule,
-// warmup, min_lr_ratio.
+// warmup, min_lr_ratio (run's from runDefaults).
 type ScheduleFlags struct {
 	Schedule   string  `name:"schedule" default:"${schedule}" enum:"constant,linear,cosine" help:"Learning-rate schedule."`
 	Warmup     int     `name:"warmup" default:"${warmup}" help:"Linear warm-up, in steps (for run, training steps: the schedule advances once per training step, whatever --mini-batches and --ppo-epochs)."`

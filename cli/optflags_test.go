@@ -3,8 +3,11 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"ltecli/lte"
 )
 
 // TestSharedFlagDefaults: the optimizer and schedule flags are declared once, and each
@@ -38,5 +41,17 @@ func TestSharedFlagDefaults(t *testing.T) {
 	}
 	if _, err := parseSFT("--model", "m", "--data", data, "--out", "o", "--lr", "0"); err == nil || !strings.Contains(err.Error(), "--lr") {
 		t.Errorf("sft --lr 0: %v", err)
+	}
+}
+
+// TestRunDefaultsAreDefaultConfig: with no flags, run's training configuration is
+// lte.DefaultConfig, but for what depends on the model (steps, max tokens, lr: resolved
+// later) and the micro-batch size, which is the command's.
+func TestRunDefaultsAreDefaultConfig(t *testing.T) {
+	got := parseRun(t, "--model", "m", "--train", "t").config(lte.AlgoLTE)
+	want := lte.DefaultConfig()
+	want.Steps, want.MaxTokens, want.LR, want.MicroTokens = 0, 0, 0, 8192
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("run's defaults\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -50,6 +50,7 @@ func newParser(root *CLI) (*kong.Kong, error) {
 		kong.Name("ltecli"),
 		kong.Description("Learning to reason from Trial and Error (LTE) on GRPO, with ONNX Runtime."),
 		kong.UsageOnError(),
+		kong.Vars(runDefaults()),
 		kong.Resolvers(presetResolver),
 		kong.Configuration(loadConfigFile),
 		kong.Bind(&root.Globals),

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"ltecli/lte"
 	"ltecli/lte/eval"
 	"ltecli/lte/verify"
@@ -20,7 +22,9 @@ import (
 	"ltecli/model/tokenizer"
 )
 
-// RunCmd is the training job: GRPO, GRPO-Extra or LTE.
+// RunCmd is the training job: GRPO, GRPO-Extra or LTE. The defaults of the flags that set
+// lte.Config are lte.DefaultConfig's (runDefaults); those that depend on the model are
+// resolveInputs'.
 type RunCmd struct {
 	Model   string `name:"model" type:"path" help:"Hugging Face Qwen3 folder (default: the embedded tiny model)."`
 	Out     string `name:"out" type:"path" default:"runs" help:"Run directory (with --compare, the parent of one directory per algorithm)."`
@@ -35,42 +39,42 @@ type RunCmd struct {
 	QuestionField string `name:"question-field" help:"Question column (default: problem, question or a verl prompt)."`
 	AnswerField   string `name:"answer-field" help:"Answer column (default: answer, final_answer, reward_model.ground_truth or solution)."`
 
-	Algo          string  `name:"algo" default:"lte" enum:"lte,grpo,grpo-extra" help:"lte, grpo or grpo-extra."`
+	Algo          string  `name:"algo" default:"${algo}" enum:"lte,grpo,grpo-extra" help:"lte, grpo or grpo-extra."`
 	Steps         int     `name:"steps" help:"Training steps (default 100, also on the embedded model)."`
-	Seed          uint64  `name:"seed" default:"1" help:"Seed of every random choice of the run."`
-	BatchProblems int     `name:"batch-problems" default:"8" help:"Problems per step (P)."`
-	GroupSize     int     `name:"group-size" default:"8" help:"Samples per problem (G)."`
-	HintGroupSize int     `name:"hint-group-size" default:"0" help:"Samples per hinted (or extra) prompt (0: G)."`
+	Seed          uint64  `name:"seed" default:"${seed}" help:"Seed of every random choice of the run."`
+	BatchProblems int     `name:"batch-problems" default:"${batch_problems}" help:"Problems per step (P)."`
+	GroupSize     int     `name:"group-size" default:"${group_size}" help:"Samples per problem (G)."`
+	HintGroupSize int     `name:"hint-group-size" default:"${hint_group_size}" help:"Samples per hinted (or extra) prompt (0: G)."`
 	MaxTokens     int     `name:"max-tokens" help:"Response tokens at most (default 1024; 24 on the embedded model)."`
-	Temperature   float64 `name:"temperature" default:"1" help:"Sampling temperature (the loss scores the same distribution)."`
-	TopP          float64 `name:"top-p" default:"1" help:"Nucleus sampling mass."`
-	Template      string  `name:"template" default:"qwen-boxed" help:"Prompt template name or file."`
+	Temperature   float64 `name:"temperature" default:"${temperature}" help:"Sampling temperature (the loss scores the same distribution)."`
+	TopP          float64 `name:"top-p" default:"${top_p}" help:"Nucleus sampling mass."`
+	Template      string  `name:"template" default:"${template}" help:"Prompt template name or file."`
 
 	OptimizerFlags         `embed:"" set:"lr=0" set:"lr_default=1e-6; 1e-4 on the embedded model" set:"micro_tokens=8192"`
-	ScheduleFlags          `embed:"" set:"schedule=constant" set:"warmup=0" set:"min_lr_ratio=0"`
-	KLCoef                 float64  `name:"kl-coef" default:"0" help:"KL penalty coefficient (0: no reference model)."`
-	KL                     string   `name:"kl" default:"k3" enum:"k1,k2,k3" help:"KL estimator."`
-	EntropyCoef            float64  `name:"entropy-coef" default:"0" help:"Entropy bonus (LTE-dagger when > 0)."`
-	ClipLow                float64  `name:"clip-low" default:"0.2" help:"PPO clip below 1."`
-	ClipHigh               float64  `name:"clip-high" default:"0.2" help:"PPO clip above 1."`
-	DualClip               *float64 `name:"dual-clip" help:"Dual-clip constant c > 1 for negative advantages."`
-	LossAgg                string   `name:"loss-agg" default:"token-mean" enum:"token-mean,seq-mean-token-sum,seq-mean-token-mean,seq-mean-token-sum-norm" help:"Loss aggregation, as verl defines it: token-mean (all token losses / their count), seq-mean-token-sum, seq-mean-token-mean, seq-mean-token-sum-norm (the sum of all token losses / --max-tokens, Dr. GRPO)."`
-	Gamma                  float64  `name:"gamma" default:"0.1" help:"Off-policy weight f(r) = r/(r+gamma)."`
-	NoOffPolicyDenominator bool     `name:"no-off-policy-denominator" help:"Hinted samples' ratio in f(r): by default r = pi_theta(o|plain prompt) / pi_behaviour(o|hinted prompt), the behaviour log-probs recorded at sampling; this flag uses r = pi_theta, as LUFFY's code does. Which one the LTE paper used is not confirmed."`
-	OffPolicyNorm          string   `name:"off-policy-norm" default:"separate" enum:"separate,joint" help:"separate: on- and off-policy tokens aggregated each on their own and added (1/Z' and 1/Z, LTE's objective as written); joint: one aggregation over all tokens (LUFFY's code)."`
-	NoStd                  bool     `name:"no-std" help:"Dr. GRPO advantages: r - mean, no division by the standard deviation."`
-	PPOEpochs              int      `name:"ppo-epochs" default:"1" help:"Passes over each step's rollouts."`
-	MiniBatches            int      `name:"mini-batches" default:"1" help:"Optimizer steps per pass."`
+	ScheduleFlags          `embed:""` // defaults: runDefaults
+	KLCoef                 float64    `name:"kl-coef" default:"${kl_coef}" help:"KL penalty coefficient (0: no reference model)."`
+	KL                     string     `name:"kl" default:"${kl}" enum:"k1,k2,k3" help:"KL estimator."`
+	EntropyCoef            float64    `name:"entropy-coef" default:"${entropy_coef}" help:"Entropy bonus (LTE-dagger when > 0)."`
+	ClipLow                float64    `name:"clip-low" default:"${clip_low}" help:"PPO clip below 1."`
+	ClipHigh               float64    `name:"clip-high" default:"${clip_high}" help:"PPO clip above 1."`
+	DualClip               *float64   `name:"dual-clip" help:"Dual-clip constant c > 1 for negative advantages."`
+	LossAgg                string     `name:"loss-agg" default:"${loss_agg}" enum:"token-mean,seq-mean-token-sum,seq-mean-token-mean,seq-mean-token-sum-norm" help:"Loss aggregation, as verl defines it: token-mean (all token losses / their count), seq-mean-token-sum, seq-mean-token-mean, seq-mean-token-sum-norm (the sum of all token losses / --max-tokens, Dr. GRPO)."`
+	Gamma                  float64    `name:"gamma" default:"${gamma}" help:"Off-policy weight f(r) = r/(r+gamma)."`
+	NoOffPolicyDenominator bool       `name:"no-off-policy-denominator" help:"Hinted samples' ratio in f(r): by default r = pi_theta(o|plain prompt) / pi_behaviour(o|hinted prompt), the behaviour log-probs recorded at sampling; this flag uses r = pi_theta, as LUFFY's code does. Which one the LTE paper used is not confirmed."`
+	OffPolicyNorm          string     `name:"off-policy-norm" default:"${off_policy_norm}" enum:"separate,joint" help:"separate: on- and off-policy tokens aggregated each on their own and added (1/Z' and 1/Z, LTE's objective as written); joint: one aggregation over all tokens (LUFFY's code)."`
+	NoStd                  bool       `name:"no-std" help:"Dr. GRPO advantages: r - mean, no division by the standard deviation."`
+	PPOEpochs              int        `name:"ppo-epochs" default:"${ppo_epochs}" help:"Passes over each step's rollouts."`
+	MiniBatches            int        `name:"mini-batches" default:"${mini_batches}" help:"Optimizer steps per pass."`
 
-	BufferMode     string `name:"buffer-mode" default:"step" help:"Mistakes a hint may list: step (the paper's), window=N or all."`
-	BufferMax      int    `name:"buffer-max" default:"16" help:"Distinct mistakes kept per problem."`
-	HintMaxAnswers int    `name:"hint-max-answers" default:"8" help:"Wrong answers listed in a hint at most."`
+	BufferMode     string `name:"buffer-mode" default:"${buffer_mode}" help:"Mistakes a hint may list: step (the paper's), window=N or all."`
+	BufferMax      int    `name:"buffer-max" default:"${buffer_max}" help:"Distinct mistakes kept per problem."`
+	HintMaxAnswers int    `name:"hint-max-answers" default:"${hint_max_answers}" help:"Wrong answers listed in a hint at most."`
 	HintTemplate   string `name:"hint-template" type:"path" help:"File with the Hint template (text/template over .Question, .Answers, .AnswerList)."`
 	ConciseHint    string `name:"concise-hint-template" type:"path" help:"File with the ConciseHint template."`
 	Concise        string `name:"concise-template" type:"path" help:"File with the Concise template."`
 
-	CheckpointEvery int     `name:"checkpoint-every" default:"50" help:"Checkpoint every N steps (and at the end)."`
-	KeepCheckpoints int     `name:"keep-checkpoints" default:"2" help:"Checkpoints kept."`
+	CheckpointEvery int     `name:"checkpoint-every" default:"${checkpoint_every}" help:"Checkpoint every N steps (and at the end)."`
+	KeepCheckpoints int     `name:"keep-checkpoints" default:"${keep_checkpoints}" help:"Checkpoints kept."`
 	ValEvery        int     `name:"val-every" help:"Validate every N steps, and before and after training (default: before and after only; every 10 steps on the embedded model)."`
 	ValN            int     `name:"val-n" help:"Validation samples per problem (default 4; 8 on the embedded model)."`
 	ValK            string  `name:"val-k" help:"Validation Pass@k values (default 1,4; 1,8 on the embedded model)."`
@@ -80,6 +84,24 @@ type RunCmd struct {
 	RefreshEvery    int `name:"refresh-every" default:"1" help:"With --backend sglang or openai, give the engines the new weights every N steps (1: on-policy)."`
 
 	SweepTrain bool `name:"sweep-train" help:"Before training and at each validation, sample G responses for every training problem and record the none-pass share (train_none_pass); on by default on the embedded model."`
+}
+
+// runDefaults are the kong variables of run's default:"${...}" tags: lte.DefaultConfig's
+// values, so that each default of the training configuration is written once.
+func runDefaults() kong.Vars {
+	d := lte.DefaultConfig()
+	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	return kong.Vars{
+		"algo": d.Algo, "seed": strconv.FormatUint(d.Seed, 10), "batch_problems": strconv.Itoa(d.BatchProblems),
+		"group_size": strconv.Itoa(d.GroupSize), "hint_group_size": strconv.Itoa(d.HintGroupSize),
+		"temperature": num(d.Temperature), "top_p": num(d.TopP), "template": d.Template,
+		"schedule": d.Schedule, "warmup": strconv.Itoa(d.Warmup), "min_lr_ratio": num(d.MinLRRatio),
+		"kl_coef": num(d.Loss.KLCoef), "kl": d.Loss.KL, "entropy_coef": num(d.Loss.EntropyCf),
+		"clip_low": num(d.Loss.ClipLow), "clip_high": num(d.Loss.ClipHigh), "loss_agg": d.Loss.Agg, "gamma": num(d.Loss.Gamma),
+		"off_policy_norm": d.Loss.OffPolicyNorm, "ppo_epochs": strconv.Itoa(d.PPOEpochs), "mini_batches": strconv.Itoa(d.MiniBatches),
+		"buffer_mode": d.BufferMode, "buffer_max": strconv.Itoa(d.BufferMax), "hint_max_answers": strconv.Itoa(d.HintMaxAnswers),
+		"checkpoint_every": strconv.Itoa(d.CheckpointEvery), "keep_checkpoints": strconv.Itoa(d.KeepCheckpoints),
+	}
 }
 
 // readHintTemplates puts the text of the hint template files given into cfg, so that
