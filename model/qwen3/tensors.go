@@ -84,11 +84,6 @@ func putAxis2(x *ort.Tensor, from int, part *ort.Tensor, add bool) {
 	copyBlock(x, from*D, S*D, part, 0, n*D, n*D, A*B)
 }
 
-// addInto adds src into dst element-wise (same length).
-func addInto(dst, src *ort.Tensor) {
-	addBlock(dst, 0, 0, src, 0, 0, dst.Len(), 1)
-}
-
 // toF32 returns t's data as float32 (t itself when it is float32).
 func toF32(t *ort.Tensor) []float32 {
 	if t.DType == ort.Float64 {
