@@ -48,6 +48,9 @@ type sessionCache struct {
 	grads       map[*weights.Store]*deviceStore // gradient buffers (one for all stores off the CPU)
 	headScratch *ort.Value                      // [V, H]
 	headZeros   *ort.Value                      // [V, H]
+	// backward serialises ScoreVJP calls, which share the device gradient buffer (off the
+	// CPU) and the head's scratch.
+	backward sync.Mutex
 }
 
 // ready opens the model's device (ONNX Runtime and, for CUDA, its provider) on first use.
@@ -255,6 +258,8 @@ func (m *Model) ScoreVJP(b Batch, temperature float64, dLogp, dEntropy []float32
 	if err := m.ready(); err != nil {
 		return err
 	}
+	m.sessions.backward.Lock()
+	defer m.sessions.backward.Unlock()
 	if err := m.scoreVJP(b, temperature, dLogp, dEntropy, grads); err != nil {
 		return fmt.Errorf("score_vjp: %w", err)
 	}
