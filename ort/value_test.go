@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,7 +70,7 @@ func TestValueRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		if v.DType() != host.DType || !equalShape(v.Shape(), host.Shape) {
+		if v.DType() != host.DType || !slices.Equal(v.Shape(), host.Shape) {
 			t.Errorf("case %d: value %v %v, want %v %v", i, v.DType(), v.Shape(), host.DType, host.Shape)
 		}
 		if err := v.CopyFrom(host); err != nil {
@@ -161,7 +162,7 @@ func TestRunValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	y := out[0]
-	if y.DType() != Float32 || !equalShape(y.Shape(), []int64{4}) || y.Device() != d {
+	if y.DType() != Float32 || !slices.Equal(y.Shape(), []int64{4}) || y.Device() != d {
 		t.Fatalf("allocated output %v %v", y.DType(), y.Shape())
 	}
 	checkF32(t, "allocated output", y, want)
@@ -399,20 +400,8 @@ func checkF32(t *testing.T, what string, v *Value, want []float32) {
 	}
 }
 
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func equalTensor(a, b *Tensor) bool {
-	if a.DType != b.DType || !equalShape(a.Shape, b.Shape) || a.Len() != b.Len() {
+	if a.DType != b.DType || !slices.Equal(a.Shape, b.Shape) || a.Len() != b.Len() {
 		return false
 	}
 	for i := 0; i < a.Len(); i++ {

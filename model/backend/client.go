@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -231,7 +232,7 @@ func (c *Client) openaiGenerate(ctx context.Context, u int, prompt []int, i int,
 			}
 			ids[k] = id
 		}
-		if ch.TokenIDs != nil && !equalInts(ch.TokenIDs, ids) {
+		if ch.TokenIDs != nil && !slices.Equal(ch.TokenIDs, ids) {
 			return fmt.Errorf("%s/v1/completions: token_ids %v disagree with the logprobs' tokens %v", c.URLs[u], ch.TokenIDs, ids)
 		}
 		s, err := splitStop(i, ch.Index, ids, ch.Logprobs.TokenLogprobs, ch.FinishReason, stop)
@@ -241,18 +242,6 @@ func (c *Client) openaiGenerate(ctx context.Context, u int, prompt []int, i int,
 		out[ch.Index] = s
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // resolveModel fills Model from GET /v1/models when it is empty.
