@@ -8,26 +8,16 @@ import (
 	"testing"
 
 	"ltecli/model/qwen3"
-	"ltecli/weights"
+	"ltecli/model/qwen3/qwen3test"
 )
 
 func tinyModel(t *testing.T) *qwen3.Model {
 	t.Helper()
 	cfg := qwen3.Config{ModelType: "qwen3", VocabSize: 29, HiddenSize: 16, IntermediateSize: 24, NumHiddenLayers: 2,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 4, RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true, HiddenAct: "silu"}
-	s, err := weights.NewStore(cfg.ParamSpecs())
+	s, err := qwen3test.Store(cfg, 1, 0.5)
 	if err != nil {
 		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 1))
-	for _, v := range s.Views {
-		for i := range s.Slice(v) {
-			if len(v.Shape) == 1 {
-				s.Slice(v)[i] = 1
-			} else {
-				s.Slice(v)[i] = float32(0.5 * r.NormFloat64())
-			}
-		}
 	}
 	m := qwen3.New(cfg, s, qwen3.Options{})
 	t.Cleanup(func() { m.Close() })

@@ -28,6 +28,27 @@ func Config(tied bool) qwen3.Config {
 		TieWordEmbeddings: tied, HiddenAct: "silu", EOSTokenID: []int{ImEnd}}
 }
 
+// Store returns parameters of cfg's layout in memory, drawn from seed: norm weights 1,
+// matrices N(0, std^2).
+func Store(cfg qwen3.Config, seed uint64, std float64) (*weights.Store, error) {
+	s, err := weights.NewStore(cfg.ParamSpecs())
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(seed, 1))
+	for _, v := range s.Views {
+		data := s.Slice(v)
+		for i := range data {
+			if len(v.Shape) == 1 {
+				data[i] = 1
+			} else {
+				data[i] = float32(std * r.NormFloat64())
+			}
+		}
+	}
+	return s, nil
+}
+
 // Write creates dir with config.json, tokenizer files and model.safetensors holding random
 // parameters (matrices N(0, std^2), norm weights near 1) stored as dtype.
 func Write(dir string, cfg qwen3.Config, seed uint64, std float64, dtype weights.DType) (*weights.Store, error) {
