@@ -28,7 +28,8 @@ func midConfig() Config {
 }
 
 // benchOptions are the engine options of the benchmarks: the provider of
-// LTECLI_BENCH_PROVIDER, and a per-graph profile with LTECLI_PROFILE=1.
+// LTECLI_BENCH_PROVIDER, a per-graph profile with LTECLI_PROFILE=1, and split layer graphs
+// with LTECLI_BENCH_SPLIT=1 (Options.SplitLayers).
 func benchOptions() Options {
 	var opts Options
 	if p := os.Getenv("LTECLI_BENCH_PROVIDER"); p != "" {
@@ -38,6 +39,7 @@ func benchOptions() Options {
 	if os.Getenv("LTECLI_PROFILE") != "" {
 		opts.Profile = &Profile{}
 	}
+	opts.SplitLayers = os.Getenv("LTECLI_BENCH_SPLIT") == "1"
 	return opts
 }
 

@@ -485,9 +485,68 @@ func prefixColumns(x []int64, B, S, n int) []int64 {
 	return out
 }
 
+// batchInputs are the per-batch inputs every layer call takes, uploaded once per call.
+type batchInputs struct {
+	positions *ort.Value // int64 [B, T]
+	keyMask   *ort.Value // int64 [B, T]; nil when layers run split
+	index     *ort.Value // int64 [T]: 0..T-1; nil when layers run split
+	mask      []int64    // the host key mask
+	whole     bool       // layers run as one graph each (layer, layer_vjp)
+}
+
+// wholeLayers reports whether a [B, T] batch runs each layer as one graph: its attention fits
+// one query block and the batch's scores B x heads x T x T fit the attention budget (the whole
+// layer's VJP holds them beside the MLP's activations).
+func (m *Model) wholeLayers(B, T int) bool {
+	return !m.opts.SplitLayers && m.queryBlock(T, T) >= T &&
+		B*m.Config.NumAttentionHeads*T*T <= m.budget(attentionBudget)
+}
+
+// batchInputs uploads the per-batch layer inputs of b.
+func (m *Model) batchInputs(sc *scope, b Batch) (*batchInputs, error) {
+	in := &batchInputs{mask: b.Mask, whole: m.wholeLayers(b.B, b.T)}
+	B, T := int64(b.B), int64(b.T)
+	ts := []*ort.Tensor{ort.I64Tensor(positionsOf(b.Mask, b.B, b.T), B, T)}
+	if in.whole {
+		ts = append(ts, ort.I64Tensor(b.Mask, B, T), queryIndex(0, b.T))
+	}
+	vs, err := m.uploadAll(sc, ts...)
+	if err != nil {
+		return nil, err
+	}
+	in.positions = vs[0]
+	if in.whole {
+		in.keyMask, in.index = vs[1], vs[2]
+	}
+	return in, nil
+}
+
+// layer runs decoder layer l on x [B, T, H]; the output is added to sc.
+func (m *Model) layer(sc *scope, p *deviceStore, l int, x *ort.Value, bi *batchInputs) (*ort.Value, error) {
+	if bi.whole {
+		in := append([]*ort.Value{x, bi.positions, bi.keyMask, bi.index}, p.layer(l, layerParams())...)
+		got, err := m.run(sc, GraphLayer, in, nil)
+		if err != nil {
+			return nil, err
+		}
+		return got[0], nil
+	}
+	ls := &scope{}
+	defer ls.close()
+	q, k, v, err := m.layerQKV(ls, p, l, x, bi.positions)
+	if err != nil {
+		return nil, err
+	}
+	attn, err := m.attention(ls, q, k, v, bi.mask)
+	if err != nil {
+		return nil, err
+	}
+	return m.layerOut(sc, p, l, x, attn)
+}
+
 // forward runs the decoder layers on a right-padded batch and returns the hidden state
 // entering every layer and the last layer's output: len(Layers)+1 Values [B, T, H] in sc.
-func (m *Model) forward(sc *scope, p *deviceStore, b Batch, positions *ort.Value) ([]*ort.Value, error) {
+func (m *Model) forward(sc *scope, p *deviceStore, b Batch, bi *batchInputs) ([]*ort.Value, error) {
 	B, T, H := int64(b.B), int64(b.T), int64(m.Config.HiddenSize)
 	x0, err := m.embed(b.IDs, B, T, H)
 	if err != nil {
@@ -499,16 +558,7 @@ func (m *Model) forward(sc *scope, p *deviceStore, b Batch, positions *ort.Value
 	}
 	states := []*ort.Value{x}
 	for l := 0; l < m.Config.NumHiddenLayers; l++ {
-		ls := &scope{}
-		q, k, v, err := m.layerQKV(ls, p, l, x, positions)
-		if err == nil {
-			var attn *ort.Value
-			if attn, err = m.attention(ls, q, k, v, b.Mask); err == nil {
-				x, err = m.layerOut(sc, p, l, x, attn)
-			}
-		}
-		ls.close()
-		if err != nil {
+		if x, err = m.layer(sc, p, l, x, bi); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", l, err)
 		}
 		states = append(states, x)
@@ -564,11 +614,11 @@ func (m *Model) score(b Batch, temperature float64) (ScoreOutput, error) {
 	if err != nil {
 		return ScoreOutput{}, err
 	}
-	positions, err := m.upload(sc, ort.I64Tensor(positionsOf(b.Mask, b.B, b.T), int64(b.B), int64(b.T)))
+	bi, err := m.batchInputs(sc, b)
 	if err != nil {
 		return ScoreOutput{}, err
 	}
-	states, err := m.forward(sc, p, b, positions)
+	states, err := m.forward(sc, p, b, bi)
 	if err != nil {
 		return ScoreOutput{}, err
 	}
@@ -621,11 +671,11 @@ func (m *Model) scoreVJP(b Batch, temperature float64, dLogp, dEnt []float32, gr
 		return err
 	}
 	B, T, H := b.B, b.T, m.Config.HiddenSize
-	positions, err := m.upload(sc, ort.I64Tensor(positionsOf(b.Mask, B, T), int64(B), int64(T)))
+	bi, err := m.batchInputs(sc, b)
 	if err != nil {
 		return err
 	}
-	states, err := m.forward(sc, p, b, positions)
+	states, err := m.forward(sc, p, b, bi)
 	if err != nil {
 		return err
 	}
@@ -639,7 +689,7 @@ func (m *Model) scoreVJP(b Batch, temperature float64, dLogp, dEnt []float32, gr
 		return err
 	}
 	for l := m.Config.NumHiddenLayers - 1; l >= 0; l-- {
-		if dx, err = m.layerVJP(sc, p, dg, l, states[l], positions, b.Mask, dx); err != nil {
+		if dx, err = m.layerVJP(sc, p, dg, l, states[l], bi, dx); err != nil {
 			return fmt.Errorf("layer %d: %w", l, err)
 		}
 	}
@@ -767,17 +817,26 @@ func (m *Model) headChunkVJP(sc *scope, b Batch, p *deviceStore, h *ort.Tensor, 
 	return nil
 }
 
-// layerVJP runs the backward of layer l: it recomputes q, k, v and attention from the
-// layer's input x, runs the layer's VJP graphs with the output's gradient dy, leaves the
-// layer's parameter gradients in their device views and returns the input's gradient (in sc).
-func (m *Model) layerVJP(sc *scope, p, dg *deviceStore, l int, x, positions *ort.Value, mask []int64, dy *ort.Value) (*ort.Value, error) {
+// layerVJP runs the backward of layer l: the layer's VJP graphs recompute it from its input
+// x and take the output's gradient dy; they leave the layer's parameter gradients in their
+// device views and return the input's gradient (in sc). Split layers recompute q, k, v and
+// attention first, to pass them to the VJP of layer_out and attention.
+func (m *Model) layerVJP(sc *scope, p, dg *deviceStore, l int, x *ort.Value, bi *batchInputs, dy *ort.Value) (*ort.Value, error) {
+	if bi.whole {
+		in := append(append([]*ort.Value{x, bi.positions, bi.keyMask, bi.index}, p.layer(l, layerParams())...), dy)
+		got, err := m.run(sc, GraphLayerVJP, in, append([]*ort.Value{nil}, dg.layer(l, layerParams())...))
+		if err != nil {
+			return nil, err
+		}
+		return got[0], nil
+	}
 	ls := &scope{}
 	defer ls.close()
-	q, k, v, err := m.layerQKV(ls, p, l, x, positions)
+	q, k, v, err := m.layerQKV(ls, p, l, x, bi.positions)
 	if err != nil {
 		return nil, err
 	}
-	attn, err := m.attention(ls, q, k, v, mask)
+	attn, err := m.attention(ls, q, k, v, bi.mask)
 	if err != nil {
 		return nil, err
 	}
@@ -787,12 +846,12 @@ func (m *Model) layerVJP(sc *scope, p, dg *deviceStore, l int, x, positions *ort
 		return nil, err
 	}
 	dxOut, dAttn := got[0], got[1]
-	dq, dk, dv, err := m.attentionVJP(ls, q, k, v, mask, dAttn)
+	dq, dk, dv, err := m.attentionVJP(ls, q, k, v, bi.mask, dAttn)
 	if err != nil {
 		return nil, err
 	}
 	// layer_qkv_vjp adds the residual path's gradient (d_skip) to the attention path's.
-	in = append(append([]*ort.Value{x, positions}, p.layer(l, qkvParams)...), dq, dk, dv, dxOut)
+	in = append(append([]*ort.Value{x, bi.positions}, p.layer(l, qkvParams)...), dq, dk, dv, dxOut)
 	got, err = m.run(sc, GraphQKVVJP, in, append([]*ort.Value{nil}, dg.layer(l, qkvParams)...))
 	if err != nil {
 		return nil, err

@@ -3,14 +3,17 @@ package qwen3
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"ltecli/model/graph"
 )
 
-// The engine's graphs. One decoder layer is three graphs shared by every layer (the layer's
-// parameters are inputs), so that Go can run the layer loop, keep only the hidden states at
-// layer boundaries and process attention in query blocks:
+// The engine's graphs. Every graph is shared by all layers (the layer's parameters are
+// inputs), so that Go runs the layer loop and keeps only the hidden states at layer
+// boundaries. A layer whose attention fits one query block is one graph; longer sequences
+// split it in three, so that attention runs in query blocks:
 //
+//	layer(x, positions, key_mask, query_index, params)             -> y        (whole layer)
 //	layer_qkv(x, positions, input_norm, q, k, v, q_norm, k_norm) -> q, k, v
 //	attention(q, k, v, key_mask, query_index)                    -> attn      (one query block)
 //	layer_out(x, attn, o, post_norm, gate, up, down)              -> y
@@ -19,8 +22,8 @@ import (
 //	attention_step(q, cache_k, cache_v, k, v, key_mask, slot)     -> attn, k, v (decoding)
 //	kv_grow, kv_rows                                              -> the KV cache grown, or some of its rows
 //
-// and the VJP of layer_qkv, attention, layer_out and head (graph.VJP, recomputing inside; the
-// head's written by hand), named <graph>_vjp. Embedding lookup and its gradient are row copies
+// and the VJP of layer, layer_qkv, attention, layer_out and head (graph.VJP, recomputing
+// inside; the head's written by hand), named <graph>_vjp. Embedding lookup and its gradient are row copies
 // and sums done in Go.
 
 // Graph names of the engine.
@@ -37,10 +40,13 @@ const (
 	GraphAttentionVJP  = "attention_vjp"
 	GraphLayerOutVJP   = "layer_out_vjp"
 	GraphHeadVJP       = "head_vjp"
+	GraphLayer         = "layer"
+	GraphLayerVJP      = "layer_vjp"
 )
 
 // EngineGraphs lists every graph of the engine, forward graphs first.
-var EngineGraphs = []string{GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphAttentionStep, GraphKVGrow, GraphKVRows, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
+var EngineGraphs = []string{GraphLayer, GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphAttentionStep, GraphKVGrow, GraphKVRows,
+	GraphLayerVJP, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
 
 // Input and output names of the engine's graphs.
 const (
@@ -218,11 +224,10 @@ func buildLayerQKV(cfg Config, dt graph.DType, skip bool) (*graph.Graph, error) 
 	for _, p := range qkvParams {
 		b.params(p.input)
 	}
-	cos, sin := b.rope(positions)
-	h := b.rmsNorm(x, "input_norm")
-	g.Output(outQ, b.applyRope(b.heads(b.linear(h, "q_proj"), cfg.NumAttentionHeads, "q_norm"), cos, sin))
-	g.Output(outK, b.applyRope(b.heads(b.linear(h, "k_proj"), cfg.NumKeyValueHeads, "k_norm"), cos, sin))
-	g.Output(outV, b.heads(b.linear(h, "v_proj"), cfg.NumKeyValueHeads, ""))
+	q, k, v := b.qkv(x, positions)
+	g.Output(outQ, q)
+	g.Output(outK, k)
+	g.Output(outV, v)
 	if skip {
 		g.Output(outSkip, g.Identity(x))
 	}
@@ -241,7 +246,7 @@ func BuildAttention(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	v := g.Input(outV, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("keys"), graph.D(D))
 	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("keys"))
 	queryIndex := g.Input(inQueryIndex, graph.Int64, graph.Sym("queries"))
-	g.Output(outAttn, b.attend(q, k, v, keyMask, queryIndex))
+	g.Output(outAttn, b.attend(q, k, v, keyMask, queryIndex, nil))
 	return g, g.Err()
 }
 
@@ -264,7 +269,7 @@ func BuildAttentionStep(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	positions := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [C]
 	at := g.Unsqueeze(g.Equal(positions, slot), 0, 1, 3)                                      // [1, 1, C, 1]
 	newK, newV := g.Where(at, k, cacheK), g.Where(at, v, cacheV)
-	g.Output(outAttn, b.attend(q, newK, newV, keyMask, g.Unsqueeze(slot, 0)))
+	g.Output(outAttn, b.attend(q, newK, newV, keyMask, g.Unsqueeze(slot, 0), nil))
 	g.Output(outNextK, newK)
 	g.Output(outNextV, newV)
 	return g, g.Err()
@@ -293,17 +298,20 @@ func BuildKVRows(cfg Config, dt graph.DType) (*graph.Graph, error) {
 }
 
 // attend is grouped-query attention of q [B,heads,Tq,D] against k, v [B,kv,S,D]: query i sees
-// key j when keyMask[b,j] is 1 and j <= queryIndex[i]. It returns [B,Tq,heads*D].
-func (b *layerBuilder) attend(q, k, v, keyMask, queryIndex *graph.Value) *graph.Value {
+// key j when keyMask[b,j] is 1 and j <= queryIndex[i]. keyIndex is 0..S-1 [S], made from
+// keyMask's shape when nil. It returns [B,Tq,heads*D].
+func (b *layerBuilder) attend(q, k, v, keyMask, queryIndex, keyIndex *graph.Value) *graph.Value {
 	g := b.g
 	cfg := b.cfg
 	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	// Additive mask [B, 1, 1, Tq, S]: finite, so a query with no visible key stays finite.
-	one := g.Scalar(graph.Int64, 1)
-	keyIndex := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [S]
-	visible := g.LessOrEqual(g.Unsqueeze(keyIndex, 0), g.Unsqueeze(queryIndex, 1))           // [Tq, S]
-	allowed := g.And(g.Unsqueeze(g.Cast(keyMask, graph.Bool), 1), g.Unsqueeze(visible, 0))   // [B, Tq, S]
-	bias := g.Unsqueeze(g.Where(allowed, b.scalar(0), b.scalar(maskedScore)), 1, 2)          // [B, 1, 1, Tq, S]
+	if keyIndex == nil {
+		one := g.Scalar(graph.Int64, 1)
+		keyIndex = g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [S]
+	}
+	visible := g.LessOrEqual(g.Unsqueeze(keyIndex, 0), g.Unsqueeze(queryIndex, 1))         // [Tq, S]
+	allowed := g.And(g.Unsqueeze(g.Cast(keyMask, graph.Bool), 1), g.Unsqueeze(visible, 0)) // [B, Tq, S]
+	bias := g.Unsqueeze(g.Where(allowed, b.scalar(0), b.scalar(maskedScore)), 1, 2)        // [B, 1, 1, Tq, S]
 
 	// Query heads [B, kv, group, Tq, D] meet keys [B, kv, 1, S, D] by broadcasting: no copies
 	// of keys per query head.
@@ -328,13 +336,56 @@ func BuildLayerOut(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	for _, p := range outParams {
 		b.params(p.input)
 	}
+	g.Output(outY, b.out(x, attn))
+	return g, g.Err()
+}
+
+// qkv is the first part of a decoder layer: the input norm, the projections, the per-head
+// norms and rotary embeddings of x [B,T,H] at positions [B,T].
+func (b *layerBuilder) qkv(x, positions *graph.Value) (q, k, v *graph.Value) {
+	cfg := b.cfg
+	cos, sin := b.rope(positions)
+	h := b.rmsNorm(x, "input_norm")
+	q = b.applyRope(b.heads(b.linear(h, "q_proj"), cfg.NumAttentionHeads, "q_norm"), cos, sin)
+	k = b.applyRope(b.heads(b.linear(h, "k_proj"), cfg.NumKeyValueHeads, "k_norm"), cos, sin)
+	v = b.heads(b.linear(h, "v_proj"), cfg.NumKeyValueHeads, "")
+	return q, k, v
+}
+
+// out is the rest of a decoder layer after attention: the output projection and residual,
+// the post-attention norm and the SiLU-gated MLP with its residual.
+func (b *layerBuilder) out(x, attn *graph.Value) *graph.Value {
+	g := b.g
 	x = g.Add(x, b.linear(attn, "o_proj"))
 	h := b.rmsNorm(x, "post_norm")
 	gate := b.linear(h, "gate_proj")
 	act := g.Mul(g.Mul(gate, g.Sigmoid(gate)), b.linear(h, "up_proj"))
-	g.Output(outY, g.Add(x, b.linear(act, "down_proj")))
+	return g.Add(x, b.linear(act, "down_proj"))
+}
+
+// BuildLayer builds layer(x [B,T,H], positions [B,T], key_mask [B,T], query_index [T], layer
+// params) -> y [B,T,H]: a whole decoder layer in one graph (layer_qkv, attention and
+// layer_out), for sequences whose attention fits one query block. query_index is 0..T-1 (the
+// keys' indices as well); passed in, rather than made from shapes inside, so that every node
+// can run on a GPU.
+func BuildLayer(cfg Config, dt graph.DType) (*graph.Graph, error) {
+	b := newLayerBuilder(cfg, GraphLayer, dt)
+	g := b.g
+	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(int64(cfg.HiddenSize)))
+	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
+	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
+	index := g.Input(inQueryIndex, graph.Int64, graph.Sym("seq"))
+	for _, p := range layerParams() {
+		b.params(p.input)
+	}
+	q, k, v := b.qkv(x, positions)
+	g.Output(outY, b.out(x, b.attend(q, k, v, keyMask, index, index)))
 	return g, g.Err()
 }
+
+// layerParams lists the parameter inputs of the whole-layer graphs: layer_qkv's, then
+// layer_out's.
+func layerParams() []layerParam { return append(slices.Clone(qkvParams), outParams...) }
 
 // BuildHead builds head(h [N,H], targets [N], temperature, final_norm, head [V,H]) ->
 // logp [N], entropy [N]: the final norm, the LM head and the log-probability of each target
@@ -429,6 +480,7 @@ func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, er
 	fwd := map[string]func(Config, graph.DType) (*graph.Graph, error){
 		GraphQKV: BuildLayerQKV, GraphAttention: BuildAttention, GraphLayerOut: BuildLayerOut, GraphHead: BuildHead,
 		GraphLogits: BuildLogits, GraphAttentionStep: BuildAttentionStep, GraphKVGrow: BuildKVGrow, GraphKVRows: BuildKVRows,
+		GraphLayer: BuildLayer,
 	}
 	if build, ok := fwd[name]; ok {
 		return build(cfg, dt)
@@ -446,6 +498,11 @@ func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, er
 			return nil, err
 		}
 		return graph.VJP(f, wrt, graph.VJPOptions{Name: name})
+	case GraphLayerVJP:
+		base, wrt = GraphLayer, []string{inX}
+		for _, p := range layerParams() {
+			wrt = append(wrt, p.input)
+		}
 	case GraphAttentionVJP:
 		base, wrt = GraphAttention, []string{outQ, outK, outV}
 	case GraphLayerOutVJP:

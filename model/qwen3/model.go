@@ -25,6 +25,10 @@ type Options struct {
 	// downloaded, as on a GPU, also on the CPU (where they otherwise share the stores' memory):
 	// it lets CPU tests run the GPU's data movement.
 	SeparateMemory bool
+	// SplitLayers runs every layer as three graphs (layer_qkv, attention, layer_out) and their
+	// VJPs even where the whole layer graph applies (a sequence whose attention fits one query
+	// block): for comparisons and tests of the split path.
+	SplitLayers bool
 }
 
 // Model is a Qwen3 checkpoint bound to its ONNX Runtime sessions. Parameters live in one flat

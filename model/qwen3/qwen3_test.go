@@ -1,6 +1,7 @@
 package qwen3
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -60,7 +61,7 @@ func TestScoreMatchesReference(t *testing.T) {
 	for ci, tc := range []struct {
 		tied bool
 		opts Options
-	}{{true, Options{}}, {false, Options{}}, {true, blocked}, {false, blocked}} {
+	}{{true, Options{}}, {false, Options{}}, {true, blocked}, {false, blocked}, {false, Options{SplitLayers: true}}} {
 		tied := tc.tied
 		cfg := tinyConfig(tied)
 		params := randomParams(t, cfg, uint64(ci+1), weights.BF16)
@@ -89,7 +90,7 @@ func TestScoreMatchesReference(t *testing.T) {
 
 func TestScoreVJPMatchesFiniteDifferences(t *testing.T) {
 	for _, tied := range []bool{false, true} {
-		for _, opts := range []Options{{DType: graph.Float64}, {DType: graph.Float64, QueryBlock: 2, HeadChunk: 3}} {
+		for _, opts := range []Options{{DType: graph.Float64}, {DType: graph.Float64, QueryBlock: 2, HeadChunk: 3}, {DType: graph.Float64, SplitLayers: true}} {
 			testScoreVJP(t, tied, opts)
 		}
 	}
@@ -115,7 +116,7 @@ func TestScoreVJPFloat32MatchesFloat64(t *testing.T) {
 	if err := m64.ScoreVJP(b, 0.9, dLogp, dEnt, want); err != nil {
 		t.Fatal(err)
 	}
-	for _, opts := range []Options{{}, blocked} {
+	for _, opts := range []Options{{}, blocked, {SplitLayers: true}} {
 		m := New(cfg, params, opts)
 		got := params.ZerosLike()
 		if err := m.ScoreVJP(b, 0.9, dLogp, dEnt, got); err != nil {
@@ -133,6 +134,44 @@ func TestScoreVJPFloat32MatchesFloat64(t *testing.T) {
 					t.Fatalf("%+v %s[%d]: float32 %g, float64 %g", opts, v.Name, i, g[i], w[i])
 				}
 			}
+		}
+	}
+}
+
+// TestLayerGraphChoice checks which layer graphs a training step runs: the whole-layer graphs
+// for short sequences, the split ones for blocked attention or when asked to.
+func TestLayerGraphChoice(t *testing.T) {
+	cfg := tinyConfig(false)
+	params := randomParams(t, cfg, 4, weights.F32)
+	r := rand.New(rand.NewPCG(3, 4))
+	b := RightPad([][]int{randomIDs(r, 6, cfg.VocabSize), randomIDs(r, 4, cfg.VocabSize)})
+	n := b.B * (b.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		dLogp[i] = 1
+	}
+	L := cfg.NumHiddenLayers
+	for _, tc := range []struct {
+		opts Options
+		want map[string]int
+	}{
+		{Options{}, map[string]int{GraphLayer: 2 * L, GraphLayerVJP: L, GraphHead: 1, GraphHeadVJP: 1}},
+		{Options{SplitLayers: true}, map[string]int{GraphQKV: 3 * L, GraphAttention: 3 * L, GraphLayerOut: 2 * L,
+			GraphLayerOutVJP: L, GraphAttentionVJP: L, GraphQKVVJP: L, GraphHead: 1, GraphHeadVJP: 1}},
+		{Options{QueryBlock: 3}, map[string]int{GraphQKV: 3 * L, GraphAttention: 3 * 2 * L, GraphLayerOut: 2 * L,
+			GraphLayerOutVJP: L, GraphAttentionVJP: 2 * L, GraphQKVVJP: L, GraphHead: 1, GraphHeadVJP: 1}},
+	} {
+		tc.opts.Profile = &Profile{}
+		m := New(cfg, params, tc.opts)
+		if _, err := m.Score(b, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.ScoreVJP(b, 1, dLogp, dEnt, params.ZerosLike()); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		if !maps.Equal(tc.opts.Profile.Calls, tc.want) {
+			t.Errorf("%+v: calls %v, want %v", tc.opts, tc.opts.Profile.Calls, tc.want)
 		}
 	}
 }
