@@ -13,22 +13,22 @@ import (
 // graph inputs (named as in the checkpoint), not initializers.
 type ExportCmd struct {
 	Model string `name:"model" required:"" type:"path" help:"Hugging Face Qwen3 folder (only config.json is read)."`
-	Out   string `name:"out" required:"" type:"path" help:"Folder for the engine's graphs: layer_qkv, attention, layer_out, head, logits and their _vjp graphs, as .onnx files."`
+	Out   string `name:"out" required:"" type:"path" help:"Folder for the engine's graphs: layer, layer_qkv, attention, layer_out, head, logits and their _vjp graphs, as .onnx files (as --provider and --compute would run them)."`
 }
 
 // Run builds and writes every graph.
-func (c *ExportCmd) Run() error {
+func (c *ExportCmd) Run(g *Globals) error {
 	cfg, err := qwen3.LoadConfig(c.Model)
 	if err != nil {
 		return err
 	}
-	m := qwen3.New(cfg, nil, qwen3.Options{})
+	m := qwen3.New(cfg, nil, g.modelOptions())
 	for _, kind := range qwen3.EngineGraphs {
-		g, err := m.Graph(kind)
+		gr, err := m.Graph(kind)
 		if err != nil {
 			return fmt.Errorf("%s graph: %w", kind, err)
 		}
-		data, err := g.Encode()
+		data, err := gr.Encode()
 		if err != nil {
 			return fmt.Errorf("%s graph: %w", kind, err)
 		}
@@ -39,7 +39,7 @@ func (c *ExportCmd) Run() error {
 		}); err != nil {
 			return err
 		}
-		fmt.Printf("%s  %d nodes, %.1f KB\n", path, g.NumNodes(), float64(len(data))/1024)
+		fmt.Printf("%s  %d nodes, %.1f KB\n", path, gr.NumNodes(), float64(len(data))/1024)
 	}
 	return nil
 }

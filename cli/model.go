@@ -2,6 +2,7 @@ package cli
 
 import (
 	"ltecli/lte"
+	"ltecli/model/graph"
 	"ltecli/model/qwen3"
 	"ltecli/ort"
 )
@@ -11,12 +12,21 @@ func (g *Globals) sessionConfig() ort.SessionConfig {
 	return ort.SessionConfig{Provider: ort.Provider(g.Provider), Threads: g.threads(), OptLevel: ort.OptAll}
 }
 
+// modelOptions turns the global flags into engine options.
+func (g *Globals) modelOptions() qwen3.Options {
+	opts := qwen3.Options{Session: g.sessionConfig()}
+	if g.Compute == "bf16" {
+		opts.Compute = graph.BFloat16
+	}
+	return opts
+}
+
 // loadModel initialises ONNX Runtime and loads a Hugging Face Qwen3 folder.
 func (g *Globals) loadModel(dir string) (*qwen3.Model, error) {
 	if err := ort.Init(ort.CoreFor(ort.Provider(g.Provider), g.ORTLib)); err != nil {
 		return nil, err
 	}
-	return qwen3.Load(dir, qwen3.Options{Session: g.sessionConfig()})
+	return qwen3.Load(dir, g.modelOptions())
 }
 
 // modelAndBatch loads a model and a batch file checked against its vocabulary.

@@ -19,6 +19,7 @@ type Globals struct {
 	ORTLib   string          `name:"ort-lib" env:"ORT_LIB" help:"Path to libonnxruntime.so (default: the project's cache from make setup)."`
 	Provider string          `name:"provider" env:"LTECLI_PROVIDER" default:"cpu" enum:"cpu,cuda" help:"ONNX Runtime execution provider (cpu or cuda)."`
 	Threads  int             `name:"threads" env:"LTECLI_THREADS" default:"0" help:"Intra-op threads for ONNX Runtime (0: all cores)."`
+	Compute  string          `name:"compute" env:"LTECLI_COMPUTE" default:"fp32" enum:"fp32,bf16" help:"Type of the model's matrix products: fp32, or bf16 (float32 master weights, norms and softmax; on the CPU, bf16 is emulated: its numerics, not its speed)."`
 }
 
 // CLI is the root of the command tree.

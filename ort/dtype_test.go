@@ -20,6 +20,8 @@ func TestDTypeIsONNXElementType(t *testing.T) {
 		{Int32, onnx.TensorElementDataTypeInt32, 4},
 		{Int64, onnx.TensorElementDataTypeInt64, 8},
 		{Bool, onnx.TensorElementDataTypeBool, 1},
+		{Float16, onnx.TensorElementDataTypeFloat16, 2},
+		{BFloat16, onnx.TensorElementDataTypeBFloat16, 2},
 	} {
 		if int(tc.d) != int(tc.want) || !tc.d.Valid() || tc.d.elemSize() != tc.size {
 			t.Errorf("case %d: %v is %d (element size %d), ONNX Runtime's is %d (size %d)", i, tc.d, int(tc.d), tc.d.elemSize(), int(tc.want), tc.size)
@@ -28,9 +30,13 @@ func TestDTypeIsONNXElementType(t *testing.T) {
 			t.Errorf("case %d: %v through the C API's number reads back as %v, %v", i, tc.d, got, err)
 		}
 	}
-	for _, n := range []onnx.TensorElementDataType{onnx.TensorElementDataTypeUint8, onnx.TensorElementDataTypeFloat16, onnx.TensorElementDataTypeString, 0} {
+	for _, n := range []onnx.TensorElementDataType{onnx.TensorElementDataTypeUint8, onnx.TensorElementDataTypeString, 0} {
 		if DType(n).Valid() {
 			t.Errorf("element type %d accepted", int(n))
 		}
+	}
+	// Half types live on devices and in graphs only: a Go tensor of them is refused.
+	if err := (&Tensor{DType: BFloat16, Shape: []int64{0}}).check(); err == nil {
+		t.Error("a bfloat16 Go tensor passed the check")
 	}
 }

@@ -18,6 +18,10 @@ const (
 	Int64   DType = 7
 	Bool    DType = 9
 	Float64 DType = 11
+	// Float16 and BFloat16 exist only inside graphs (mixed-precision compute) and in device
+	// Values: a Go Tensor cannot hold them.
+	Float16  DType = 10
+	BFloat16 DType = 16
 )
 
 func (d DType) String() string {
@@ -32,12 +36,16 @@ func (d DType) String() string {
 		return "int32"
 	case Bool:
 		return "bool"
+	case Float16:
+		return "float16"
+	case BFloat16:
+		return "bfloat16"
 	}
 	return fmt.Sprintf("dtype(%d)", int(d))
 }
 
 // IsFloat reports whether d is a floating-point type (the types that carry gradients).
-func (d DType) IsFloat() bool { return d == Float32 || d == Float64 }
+func (d DType) IsFloat() bool { return d == Float32 || d == Float64 || d == Float16 || d == BFloat16 }
 
 // Valid reports whether d is one of the element types above.
 func (d DType) Valid() bool { return d.elemSize() > 0 }
@@ -141,14 +149,16 @@ func (d DType) elemSize() int {
 		return 8
 	case Bool:
 		return 1
+	case Float16, BFloat16:
+		return 2
 	}
 	return 0
 }
 
 // check reports a tensor whose data slice disagrees with its type or shape.
 func (t *Tensor) check() error {
-	if t.DType.elemSize() == 0 {
-		return fmt.Errorf("unsupported dtype %v", t.DType)
+	if t.DType.elemSize() == 0 || t.DType == Float16 || t.DType == BFloat16 {
+		return fmt.Errorf("unsupported dtype %v for a Go tensor", t.DType)
 	}
 	for _, d := range t.Shape {
 		if d < 0 {

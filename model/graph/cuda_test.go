@@ -27,7 +27,9 @@ func TestCUDAModelGraphs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkModelGraphsOn(t, gpu, 2e-2)
+	checkModelGraphsOn(t, gpu, qwen3.Precision{}, qwen3.Precision{}, 2e-2)
+	// bfloat16 products on the GPU against their emulation on the CPU.
+	checkModelGraphsOn(t, gpu, qwen3.Precision{Compute: graph.BFloat16}, qwen3.Precision{Compute: graph.BFloat16, Emulate: true}, 2e-2)
 }
 
 // TestModelGraphsOnCPUDevice runs the same comparison with the CPU device in place of the GPU:
@@ -37,15 +39,22 @@ func TestModelGraphsOnCPUDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkModelGraphsOn(t, cpu, 1e-5)
+	checkModelGraphsOn(t, cpu, qwen3.Precision{}, qwen3.Precision{}, 1e-5)
+	emulated := qwen3.Precision{Compute: graph.BFloat16, Emulate: true}
+	checkModelGraphsOn(t, cpu, emulated, emulated, 1e-5)
 }
 
-// checkModelGraphsOn compares every model graph's outputs on dev (device values) with the CPU
-// (Go tensors), as max |difference| over max |CPU value| per output, which must stay under tol.
-func checkModelGraphsOn(t *testing.T, dev *ort.Device, tol float64) {
+// checkModelGraphsOn compares every model graph's outputs on dev (device values, graphs of
+// precision devPrec) with the CPU (Go tensors, graphs of hostPrec), as max |difference| over
+// max |CPU value| per output, which must stay under tol.
+func checkModelGraphsOn(t *testing.T, dev *ort.Device, devPrec, hostPrec qwen3.Precision, tol float64) {
 	dims := map[string]int64{"batch": 2, "seq": 5, "queries": 3, "keys": 5, "tokens": 7, "cache": 6, "extra": 2, "rows": 2}
 	cfg := smallConfig()
-	graphs, err := modelGraphs(cfg, graph.Float32)
+	graphs, err := modelGraphs(cfg, devPrec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostGraphs, err := modelGraphs(cfg, hostPrec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +64,16 @@ func checkModelGraphsOn(t *testing.T, dev *ort.Device, tol float64) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		hostModel, err := hostGraphs[name].Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
 		r := rand.New(rand.NewPCG(5, uint64(len(name))))
 		inputs := make([]*ort.Tensor, len(g.Inputs()))
 		for i, in := range g.Inputs() {
 			inputs[i] = randomInput(r, in, dims, cfg.VocabSize)
 		}
-		host, err := ort.NewSession(model, g.InputNames(), g.OutputNames(), ort.DefaultSessionConfig())
+		host, err := ort.NewSession(hostModel, g.InputNames(), g.OutputNames(), ort.DefaultSessionConfig())
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -76,15 +89,15 @@ func checkModelGraphsOn(t *testing.T, dev *ort.Device, tol float64) {
 			strict := cfgDev
 			strict.NoCPUFallback = true
 			if s, err := dev.NewSession(model, g.InputNames(), g.OutputNames(), strict); err != nil {
-				t.Logf("%s: not every node runs on %s: %v", name, dev.Provider(), err)
+				t.Logf("%s %v: not every node runs on %s: %v", name, devPrec, dev.Provider(), err)
 			} else {
-				t.Logf("%s: every node runs on %s", name, dev.Provider())
+				t.Logf("%s %v: every node runs on %s", name, devPrec, dev.Provider())
 				s.Close()
 			}
 		}
 		s, err := dev.NewSession(model, g.InputNames(), g.OutputNames(), cfgDev)
 		if err != nil {
-			t.Fatalf("%s on %s: %v", name, dev.Provider(), err)
+			t.Fatalf("%s %v on %s: %v", name, devPrec, dev.Provider(), err)
 		}
 		vals := make([]*ort.Value, len(inputs))
 		for i, in := range inputs {
@@ -94,7 +107,7 @@ func checkModelGraphsOn(t *testing.T, dev *ort.Device, tol float64) {
 		}
 		outs, err := s.RunValues(vals, nil)
 		if err != nil {
-			t.Fatalf("%s on %s: %v", name, dev.Provider(), err)
+			t.Fatalf("%s %v on %s: %v", name, devPrec, dev.Provider(), err)
 		}
 		for k, o := range outs {
 			got := ort.Zeros(o.DType(), o.Shape()...)
@@ -106,7 +119,7 @@ func checkModelGraphsOn(t *testing.T, dev *ort.Device, tol float64) {
 				continue
 			}
 			if e := relErr(got.F32, want[k].F32); e > tol || math.IsNaN(e) {
-				t.Errorf("%s %s: error %.3g over the largest value (tolerance %.0e)", name, g.OutputNames()[k], e, tol)
+				t.Errorf("%s %v %s: error %.3g over the largest value (tolerance %.0e)", name, devPrec, g.OutputNames()[k], e, tol)
 			}
 			o.Close()
 		}

@@ -22,10 +22,10 @@ var emittedOpTypes = []string{
 }
 
 // modelGraphs builds the engine's Qwen3 graphs (qwen3.EngineGraphs) for a small config.
-func modelGraphs(cfg qwen3.Config, dt graph.DType) (map[string]*graph.Graph, error) {
+func modelGraphs(cfg qwen3.Config, p qwen3.Precision) (map[string]*graph.Graph, error) {
 	out := map[string]*graph.Graph{}
 	for _, name := range qwen3.EngineGraphs {
-		g, err := qwen3.BuildEngineGraph(cfg, name, dt)
+		g, err := qwen3.BuildEngineGraph(cfg, name, p)
 		if err != nil {
 			return nil, err
 		}
@@ -44,22 +44,24 @@ func smallConfig() qwen3.Config {
 // TestEmittedOpTypes builds every engine graph and compares the op types of the encoded ONNX
 // nodes with emittedOpTypes.
 func TestEmittedOpTypes(t *testing.T) {
-	graphs, err := modelGraphs(smallConfig(), graph.Float32)
-	if err != nil {
-		t.Fatal(err)
-	}
 	used := map[string]string{} // op type -> a graph using it
-	for name, g := range graphs {
-		model, err := g.Encode()
+	for _, p := range []qwen3.Precision{{}, {Compute: graph.BFloat16}, {Compute: graph.BFloat16, Emulate: true}} {
+		graphs, err := modelGraphs(smallConfig(), p)
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			t.Fatal(err)
 		}
-		ops, err := nodeOpTypes(model)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, op := range ops {
-			used[op] = name
+		for name, g := range graphs {
+			model, err := g.Encode()
+			if err != nil {
+				t.Fatalf("%s %v: %v", name, p, err)
+			}
+			ops, err := nodeOpTypes(model)
+			if err != nil {
+				t.Fatalf("%s %v: %v", name, p, err)
+			}
+			for _, op := range ops {
+				used[op] = name + " " + p.String()
+			}
 		}
 	}
 	for _, banned := range []string{"Slice", "GatherElements"} {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"ltecli/weights"
 )
 
 // The ONNX versions the encoder writes: IR version 10 (ONNX 1.16) and default-domain opset 21.
@@ -253,6 +255,14 @@ func encodeTensor(name string, c *constData) []byte {
 	case Float64:
 		for _, x := range c.f {
 			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(x))
+		}
+	case Float16:
+		for _, x := range c.f {
+			raw = binary.LittleEndian.AppendUint16(raw, weights.Float32ToHalf(float32(x)))
+		}
+	case BFloat16:
+		for _, x := range c.f {
+			raw = binary.LittleEndian.AppendUint16(raw, weights.Float32ToBF16(float32(x)))
 		}
 	case Int64:
 		for _, x := range c.i {

@@ -23,6 +23,10 @@ const (
 	Int64   = ort.Int64
 	Bool    = ort.Bool
 	Float64 = ort.Float64
+	// Float16 and BFloat16 are compute types inside graphs (Cast to and from them); graph
+	// inputs and outputs stay Float32 or Float64.
+	Float16  = ort.Float16
+	BFloat16 = ort.BFloat16
 )
 
 // Value is a tensor of a graph: a graph input, a constant, or an output of a node.
@@ -91,7 +95,7 @@ func (n *node) String() string {
 type constData struct {
 	dtype DType
 	shape []int64
-	f     []float64 // Float32, Float64
+	f     []float64 // Float32, Float64, Float16, BFloat16
 	i     []int64   // Int64, Int32, Bool
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"ltecli/model/graph"
 	"ltecli/ort"
 	"ltecli/weights"
 )
@@ -14,11 +15,26 @@ import (
 // TestCUDAMatchesCPU runs the engine on the CUDA plugin provider and compares it with the CPU:
 // log-probabilities and entropies, every gradient tensor (blocked and not), and greedy decoding.
 // It needs a GPU and the plugin (make setup-cuda): it runs only with LTECLI_TEST_CUDA=1, as
-// scripts/gpu-check.sh does. TF32 matmuls on the GPU bound the agreement (about 1e-3).
+// scripts/gpu-check.sh does. TF32 matmuls on the GPU bound the agreement (about 1e-3). It
+// does the same for bfloat16 products on the GPU against their emulation on the CPU.
 func TestCUDAMatchesCPU(t *testing.T) {
 	if os.Getenv("LTECLI_TEST_CUDA") == "" {
 		t.Skip("set LTECLI_TEST_CUDA=1 on a GPU machine")
 	}
+	session := ort.DefaultSessionConfig()
+	session.Provider = ort.CUDA
+	checkDeviceAgainstCPU(t, Options{Session: session})
+}
+
+// TestDeviceCheckOnCPU runs TestCUDAMatchesCPU's comparison with the CPU in separate memory
+// in place of the GPU, so that the check itself runs in every test run.
+func TestDeviceCheckOnCPU(t *testing.T) {
+	checkDeviceAgainstCPU(t, Options{SeparateMemory: true})
+}
+
+// checkDeviceAgainstCPU compares the engine with options dev (a device, compute types set
+// by the check) with the CPU's, in float32 and with bfloat16 products.
+func checkDeviceAgainstCPU(t *testing.T, dev Options) {
 	cfg := Config{ModelType: "qwen3", VocabSize: 3000, HiddenSize: 256, IntermediateSize: 512, NumHiddenLayers: 3,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 64, RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
 	params, err := weights.NewStore(cfg.ParamSpecs())
@@ -35,8 +51,22 @@ func TestCUDAMatchesCPU(t *testing.T) {
 			}
 		}
 	}
-	cuda := Options{Session: ort.DefaultSessionConfig()}
-	cuda.Session.Provider = ort.CUDA
+	for _, tc := range []struct {
+		compute                     graph.DType
+		scoreTol, gradTol, logitTol float64
+	}{{0, 1e-2, 2e-2, 1e-2}, {graph.BFloat16, 3e-2, 5e-2, 5e-2}} {
+		t.Run(Precision{Compute: tc.compute}.String(), func(t *testing.T) {
+			d := dev
+			d.Compute = tc.compute
+			checkAgainstCPU(t, cfg, params, rand.New(rand.NewPCG(43, 44)), d, tc.scoreTol, tc.gradTol, tc.logitTol)
+		})
+	}
+}
+
+// checkAgainstCPU compares the engine with options dev (whole layers, split, blocked) with the
+// CPU's with dev's compute type.
+func checkAgainstCPU(t *testing.T, cfg Config, params *weights.Store, r *rand.Rand, dev Options, scoreTol, gradTol, logitTol float64) {
+	compute := dev.Compute
 	b := RightPad([][]int{randomIDs(r, 40, cfg.VocabSize), randomIDs(r, 23, cfg.VocabSize), randomIDs(r, 31, cfg.VocabSize)})
 	n := b.B * (b.T - 1)
 	dLogp, dEnt := make([]float32, n), make([]float32, n)
@@ -45,7 +75,7 @@ func TestCUDAMatchesCPU(t *testing.T) {
 			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
 		}
 	}
-	cpu := New(cfg, params, Options{})
+	cpu := New(cfg, params, Options{Compute: compute})
 	defer cpu.Close()
 	want, err := cpu.Score(b, 0.8)
 	if err != nil {
@@ -55,7 +85,10 @@ func TestCUDAMatchesCPU(t *testing.T) {
 	if err := cpu.ScoreVJP(b, 0.8, dLogp, dEnt, wantGrads); err != nil {
 		t.Fatal(err)
 	}
-	for _, opts := range []Options{cuda, {Session: cuda.Session, QueryBlock: 8, HeadChunk: 16}} {
+	split, blocked := dev, dev
+	split.SplitLayers = true
+	blocked.QueryBlock, blocked.HeadChunk = 8, 16
+	for _, opts := range []Options{dev, split, blocked} {
 		gpu := New(cfg, params, opts)
 		got, err := gpu.Score(b, 0.8)
 		if err != nil {
@@ -65,9 +98,9 @@ func TestCUDAMatchesCPU(t *testing.T) {
 		for i := range want.Logp {
 			worst = max(worst, math.Abs(float64(got.Logp[i]-want.Logp[i])), math.Abs(float64(got.Entropy[i]-want.Entropy[i])))
 		}
-		t.Logf("blocks %d/%d: score: largest difference from the CPU %.2g", opts.QueryBlock, opts.HeadChunk, worst)
-		if worst > 1e-2 {
-			t.Errorf("score on CUDA differs from the CPU by %g", worst)
+		t.Logf("%v blocks %d/%d, split %v: score: largest difference from the CPU %.2g", gpu.Precision(), opts.QueryBlock, opts.HeadChunk, opts.SplitLayers, worst)
+		if worst > scoreTol {
+			t.Errorf("score on the device differs from the CPU by %g", worst)
 		}
 		grads := params.ZerosLike()
 		if err := gpu.ScoreVJP(b, 0.8, dLogp, dEnt, grads); err != nil {
@@ -83,17 +116,17 @@ func TestCUDAMatchesCPU(t *testing.T) {
 			}
 			rel := math.Sqrt(diff / max(norm, 1e-30))
 			worstRel = max(worstRel, rel)
-			if rel > 2e-2 {
-				t.Errorf("%s: gradient on CUDA has relative error %g", v.Name, rel)
+			if rel > gradTol {
+				t.Errorf("%s: gradient on the device has relative error %g", v.Name, rel)
 			}
 		}
-		t.Logf("blocks %d/%d: gradient: largest per-tensor relative error %.2g", opts.QueryBlock, opts.HeadChunk, worstRel)
+		t.Logf("%v blocks %d/%d, split %v: gradient: largest per-tensor relative error %.2g", gpu.Precision(), opts.QueryBlock, opts.HeadChunk, opts.SplitLayers, worstRel)
 		gpu.Close()
 	}
 
 	// Decoding, teacher-forced with the CPU's greedy tokens so that a near tie cannot send the
 	// two down different paths: the logits of every step agree.
-	gpu := New(cfg, params, cuda)
+	gpu := New(cfg, params, dev)
 	defer gpu.Close()
 	prompts := LeftPad([][]int{randomIDs(r, 9, cfg.VocabSize), randomIDs(r, 5, cfg.VocabSize)})
 	decode := func(m *Model, forced [][]int64) ([][]float32, [][]int64) {
@@ -141,7 +174,7 @@ func TestCUDAMatchesCPU(t *testing.T) {
 		}
 	}
 	t.Logf("decode: largest logit difference from the CPU over %d steps %.2g", len(wantSteps), worst)
-	if worst > 1e-2 {
-		t.Errorf("decode logits on CUDA differ from the CPU by %g", worst)
+	if worst > logitTol {
+		t.Errorf("decode logits on the device differ from the CPU by %g", worst)
 	}
 }

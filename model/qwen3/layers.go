@@ -124,16 +124,98 @@ func (c Config) layerParamShape(input string) []int64 {
 	panic("qwen3: unknown layer parameter " + input)
 }
 
-// layerBuilder emits one engine graph with parameters as named inputs.
-type layerBuilder struct {
-	cfg Config
-	g   *graph.Graph
-	dt  graph.DType
-	w   map[string]*graph.Value
+// Precision is the float types of the engine's graphs. DType is the type of their float
+// inputs and outputs (parameters, hidden states, gradients) and of everything element-wise:
+// norms, rotary embeddings, softmax, residuals. Compute, when set to another type
+// (graph.BFloat16), is the type of the matrix products: their operands are cast to it, they
+// accumulate as the provider does (fp32 on tensor cores) and their results are cast back, as
+// PyTorch's autocast does; their VJPs multiply in Compute too. Emulate keeps the products in
+// DType but rounds their operands and results through Compute: the numerics of Compute on a
+// provider without its kernels (the CPU has none for bfloat16 products).
+type Precision struct {
+	DType   graph.DType
+	Compute graph.DType
+	Emulate bool
 }
 
-func newLayerBuilder(cfg Config, name string, dt graph.DType) *layerBuilder {
-	return &layerBuilder{cfg: cfg, g: graph.New(name), dt: dt, w: map[string]*graph.Value{}}
+// float is the graphs' float type (Float32 when unset).
+func (p Precision) float() graph.DType {
+	if p.DType == 0 {
+		return graph.Float32
+	}
+	return p.DType
+}
+
+// mixed reports whether matrix products use another type than the graphs' float type.
+func (p Precision) mixed() bool { return p.Compute != 0 && p.Compute != p.float() }
+
+// String names the precision as the flags do: fp32, fp64, bf16, fp16, with "-emulated" when
+// rounded through the compute type.
+func (p Precision) String() string {
+	name := map[graph.DType]string{graph.Float32: "fp32", graph.Float64: "fp64", graph.BFloat16: "bf16", graph.Float16: "fp16"}
+	if !p.mixed() {
+		return name[p.float()]
+	}
+	if p.Emulate {
+		return name[p.Compute] + "-emulated"
+	}
+	return name[p.Compute]
+}
+
+// layerBuilder emits one engine graph with parameters as named inputs.
+type layerBuilder struct {
+	cfg  Config
+	g    *graph.Graph
+	dt   graph.DType
+	prec Precision
+	w    map[string]*graph.Value
+}
+
+func newLayerBuilder(cfg Config, name string, p Precision) *layerBuilder {
+	return &layerBuilder{cfg: cfg, g: graph.New(name), dt: p.float(), prec: p, w: map[string]*graph.Value{}}
+}
+
+// low returns a matrix product's operand in the compute type (rounded through it, back in the
+// float type, when emulated).
+func (b *layerBuilder) low(x *graph.Value) *graph.Value {
+	if !b.prec.mixed() {
+		return x
+	}
+	y := b.g.Cast(x, b.prec.Compute)
+	if b.prec.Emulate {
+		y = b.g.Cast(y, b.dt)
+	}
+	return y
+}
+
+// high returns a matrix product's result in the float type; emulated, it rounds the result
+// as the compute type's kernel would store it.
+func (b *layerBuilder) high(y *graph.Value) *graph.Value {
+	if !b.prec.mixed() {
+		return y
+	}
+	if b.prec.Emulate {
+		y = b.g.Cast(y, b.prec.Compute)
+	}
+	return b.g.Cast(y, b.dt)
+}
+
+// matMul multiplies x and y in the compute type.
+func (b *layerBuilder) matMul(x, y *graph.Value) *graph.Value {
+	return b.high(b.g.MatMul(b.low(x), b.low(y)))
+}
+
+// gemm computes op(x) op(y) + c in the compute type, c (nil for none) added in the float
+// type.
+func (b *layerBuilder) gemm(x, y, c *graph.Value, transX, transY bool) *graph.Value {
+	if !b.prec.mixed() {
+		return b.g.Gemm(x, y, c, transX, transY)
+	}
+	z := b.high(b.g.Gemm(b.low(x), b.low(y), nil, transX, transY))
+	if c != nil {
+		z = b.g.Add(c, z)
+	}
+	return z
 }
 
 func (b *layerBuilder) params(names ...string) {
@@ -151,7 +233,7 @@ func (b *layerBuilder) scalar(x float64) *graph.Value { return b.g.Scalar(b.dt, 
 
 // linear computes x W^T for W stored [out, in].
 func (b *layerBuilder) linear(x *graph.Value, w string) *graph.Value {
-	return b.g.MatMul(x, b.g.Transpose(b.w[w], 1, 0))
+	return b.matMul(x, b.g.Transpose(b.w[w], 1, 0))
 }
 
 // rmsNorm computes x * rsqrt(mean(x^2, last axis) + eps) * w.
@@ -210,14 +292,15 @@ func (b *layerBuilder) heads(x *graph.Value, n int, norm string) *graph.Value {
 // BuildLayerQKV builds layer_qkv(x [B,T,H], positions [B,T], layer params) -> q [B,heads,T,D],
 // k and v [B,kv_heads,T,D]: the input norm, the projections, the per-head norms and rotary
 // embeddings of one decoder layer.
-func BuildLayerQKV(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	return buildLayerQKV(cfg, dt, false)
+func BuildLayerQKV(cfg Config, p Precision) (*graph.Graph, error) {
+	return buildLayerQKV(cfg, p, false)
 }
 
 // buildLayerQKV builds layer_qkv; with skip it has a fourth output, x itself, so that its VJP
 // takes the gradient reaching x through the residual path (d_skip) and returns the total.
-func buildLayerQKV(cfg Config, dt graph.DType, skip bool) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphQKV, dt)
+func buildLayerQKV(cfg Config, p Precision, skip bool) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphQKV, p)
 	g := b.g
 	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(int64(cfg.HiddenSize)))
 	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
@@ -237,8 +320,9 @@ func buildLayerQKV(cfg Config, dt graph.DType, skip bool) (*graph.Graph, error) 
 // BuildAttention builds attention(q [B,heads,Tq,D], k, v [B,kv_heads,S,D], key_mask [B,S],
 // query_index [Tq]) -> attn [B,Tq,heads*D]: grouped-query attention of one block of queries
 // against S keys. Query i sees key j when key_mask[b,j] is 1 and j <= query_index[i].
-func BuildAttention(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphAttention, dt)
+func BuildAttention(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphAttention, p)
 	g := b.g
 	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	q := g.Input(outQ, dt, graph.Sym("batch"), graph.D(nh), graph.Sym("queries"), graph.D(D))
@@ -254,8 +338,9 @@ func BuildAttention(cfg Config, dt graph.DType) (*graph.Graph, error) {
 // [B,kv,1,D], key_mask [B,C], slot) -> attn [B,1,heads*D], next_k and next_v [B,kv,C,D]: one decoded
 // token's keys and values written at cache position slot (the rest of the cache copied), and
 // its attention over the cache. The cache stays in the device's memory between steps.
-func BuildAttentionStep(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphAttentionStep, dt)
+func BuildAttentionStep(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphAttentionStep, p)
 	g := b.g
 	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	q := g.Input(outQ, dt, graph.Sym("batch"), graph.D(nh), graph.D(1), graph.D(D))
@@ -277,7 +362,8 @@ func BuildAttentionStep(cfg Config, dt graph.DType) (*graph.Graph, error) {
 
 // BuildKVGrow builds kv_grow(cache_k [B,kv,C,D], extra [B,kv,E,D]) -> k [B,kv,C+E,D]: a cache
 // grown along its positions.
-func BuildKVGrow(cfg Config, dt graph.DType) (*graph.Graph, error) {
+func BuildKVGrow(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
 	g := graph.New(GraphKVGrow)
 	nkv, D := int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	c := g.Input(inCacheK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
@@ -288,7 +374,8 @@ func BuildKVGrow(cfg Config, dt graph.DType) (*graph.Graph, error) {
 
 // BuildKVRows builds kv_rows(cache_k [B,kv,C,D], rows [n]) -> k [n,kv,C,D]: the cache of the
 // given rows (rows may repeat).
-func BuildKVRows(cfg Config, dt graph.DType) (*graph.Graph, error) {
+func BuildKVRows(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
 	g := graph.New(GraphKVRows)
 	nkv, D := int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	c := g.Input(inCacheK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
@@ -319,16 +406,17 @@ func (b *layerBuilder) attend(q, k, v, keyMask, queryIndex, keyIndex *graph.Valu
 	k5 := g.Unsqueeze(k, 2)
 	v5 := g.Unsqueeze(v, 2)
 	scale := b.scalar(1 / math.Sqrt(float64(D)))
-	scores := g.Add(g.Mul(g.MatMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), scale), bias) // [B, kv, group, Tq, S]
-	attn := g.MatMul(g.Softmax(scores, -1), v5)                                       // [B, kv, group, Tq, D]
+	scores := g.Add(g.Mul(b.matMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), scale), bias) // [B, kv, group, Tq, S]
+	attn := b.matMul(g.Softmax(scores, -1), v5)                                       // [B, kv, group, Tq, D]
 	return g.Reshape(g.Transpose(g.Reshape(attn, 0, nh, -1, D), 0, 2, 1, 3), 0, 0, nh*D)
 }
 
 // BuildLayerOut builds layer_out(x [B,T,H], attn [B,T,heads*D], layer params) -> y [B,T,H]:
 // the output projection and residual, the post-attention norm and the SiLU-gated MLP with its
 // residual.
-func BuildLayerOut(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphLayerOut, dt)
+func BuildLayerOut(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphLayerOut, p)
 	g := b.g
 	H, q := int64(cfg.HiddenSize), int64(cfg.NumAttentionHeads*cfg.HeadDim)
 	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(H))
@@ -368,8 +456,9 @@ func (b *layerBuilder) out(x, attn *graph.Value) *graph.Value {
 // layer_out), for sequences whose attention fits one query block. query_index is 0..T-1 (the
 // keys' indices as well); passed in, rather than made from shapes inside, so that every node
 // can run on a GPU.
-func BuildLayer(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphLayer, dt)
+func BuildLayer(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphLayer, p)
 	g := b.g
 	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(int64(cfg.HiddenSize)))
 	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
@@ -392,16 +481,17 @@ func layerParams() []layerParam { return append(slices.Clone(qkvParams), outPara
 // and the entropy of the distribution of logits / temperature, for one chunk of N tokens, so
 // that no [B, T, V] buffer exists. The target's log-probability is a Gather from the flattened
 // log-softmax (GatherElements does not run on every execution provider).
-func BuildHead(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphHead, dt)
+func BuildHead(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphHead, p)
 	g := b.g
 	h := g.Input(inHidden, dt, graph.Sym("tokens"), graph.D(int64(cfg.HiddenSize)))
 	targets := g.Input(inTargets, graph.Int64, graph.Sym("tokens"))
 	temp := g.Input(Temperature, dt)
 	b.params(headParams...)
-	lsm, p, _ := b.headLogSoftmax(h, temp) // [N, V]
+	lsm, probs, _ := b.headLogSoftmax(h, temp) // [N, V]
 	g.Output(LogpOut, g.Gather(g.Reshape(lsm, -1), b.flatTargets(h, targets), 0))
-	g.Output(EntropyOut, g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, false)))
+	g.Output(EntropyOut, g.Neg(g.ReduceSum(g.Mul(probs, lsm), []int64{-1}, false)))
 	return g, g.Err()
 }
 
@@ -412,7 +502,7 @@ func BuildHead(cfg Config, dt graph.DType) (*graph.Graph, error) {
 func (b *layerBuilder) headLogSoftmax(h, temp *graph.Value) (lsm, p, scaled *graph.Value) {
 	g := b.g
 	scaled = g.Div(b.rmsNorm(h, "final_norm"), temp)
-	z := g.Gemm(scaled, b.w["head"], nil, false, true)
+	z := b.gemm(scaled, b.w["head"], nil, false, true)
 	return g.LogSoftmax(z, -1), g.Softmax(z, -1), scaled
 }
 
@@ -435,8 +525,9 @@ func (b *layerBuilder) flatTargets(h, targets *graph.Value) *graph.Value {
 // so dz = onehot·d_logp - p·(d_logp + d_entropy·(log p + E)): a handful of passes over [N, V]
 // instead of the dozen that generic differentiation of log-softmax and entropy emits. It is
 // checked against graph.VJP of BuildHead and finite differences.
-func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphHeadVJP, dt)
+func BuildHeadVJP(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphHeadVJP, p)
 	g := b.g
 	H, V := int64(cfg.HiddenSize), int64(cfg.VocabSize)
 	h := g.Input(inHidden, dt, graph.Sym("tokens"), graph.D(H))
@@ -446,13 +537,13 @@ func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	dLogp := g.Unsqueeze(g.Input("d_"+LogpOut, dt, graph.Sym("tokens")), 1) // [N, 1]
 	dEnt := g.Unsqueeze(g.Input("d_"+EntropyOut, dt, graph.Sym("tokens")), 1)
 	acc := g.Input(inHeadAcc, dt, graph.D(V), graph.D(H))
-	lsm, p, scaled := b.headLogSoftmax(h, temp)                          // [N, V], [N, V], [N, H]
-	entropy := g.Neg(g.ReduceSum(g.Mul(p, lsm), []int64{-1}, true))      // [N, 1]
+	lsm, probs, scaled := b.headLogSoftmax(h, temp)                      // [N, V], [N, V], [N, H]
+	entropy := g.Neg(g.ReduceSum(g.Mul(probs, lsm), []int64{-1}, true))  // [N, 1]
 	inner := g.Add(g.Mul(lsm, dEnt), g.Add(dLogp, g.Mul(entropy, dEnt))) // [N, V]
 	vocab := g.Range(g.Scalar(graph.Int64, 0), g.Scalar(graph.Int64, float64(V)), g.Scalar(graph.Int64, 1))
-	onehot := g.Equal(g.Unsqueeze(targets, 1), g.Unsqueeze(vocab, 0)) // [N, V]
-	dz := g.Sub(g.Where(onehot, dLogp, b.scalar(0)), g.Mul(p, inner)) // [N, V]
-	dNormed := g.Div(g.MatMul(dz, b.w["head"]), temp)                 // [N, H]: d final_norm(h)
+	onehot := g.Equal(g.Unsqueeze(targets, 1), g.Unsqueeze(vocab, 0))     // [N, V]
+	dz := g.Sub(g.Where(onehot, dLogp, b.scalar(0)), g.Mul(probs, inner)) // [N, V]
+	dNormed := g.Div(b.matMul(dz, b.w["head"]), temp)                     // [N, H]: d final_norm(h)
 	// final_norm(h) = h * r * w with r = (mean(h^2) + eps)^(-1/2):
 	// dw = sum_n h r dNormed; dh = r g - h r^3 mean(h g) with g = dNormed * w.
 	r := g.Reciprocal(g.Sqrt(g.Add(g.ReduceMean(g.Mul(h, h), []int64{-1}, true), b.scalar(cfg.RMSNormEps))))
@@ -461,29 +552,30 @@ func BuildHeadVJP(cfg Config, dt graph.DType) (*graph.Graph, error) {
 	dh := g.Sub(g.Mul(gw, r), g.Mul(h, g.Mul(r3, g.ReduceMean(g.Mul(h, gw), []int64{-1}, true))))
 	g.Output("d_"+inHidden, dh)
 	g.Output("d_final_norm", g.ReduceSum(g.Mul(g.Mul(h, r), dNormed), []int64{0}, false))
-	g.Output("d_head", g.Gemm(dz, scaled, acc, true, false)) // [V, H]: d_head_acc + this chunk's
+	g.Output("d_head", b.gemm(dz, scaled, acc, true, false)) // [V, H]: d_head_acc + this chunk's
 	return g, g.Err()
 }
 
 // BuildLogits builds logits(h [N,H], final_norm, head [V,H]) -> logits [N,V] for generation.
-func BuildLogits(cfg Config, dt graph.DType) (*graph.Graph, error) {
-	b := newLayerBuilder(cfg, GraphLogits, dt)
+func BuildLogits(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphLogits, p)
 	g := b.g
 	h := g.Input(inHidden, dt, graph.Sym("tokens"), graph.D(int64(cfg.HiddenSize)))
 	b.params(headParams...)
-	g.Output(LogitsOut, g.Gemm(b.rmsNorm(h, "final_norm"), b.w["head"], nil, false, true))
+	g.Output(LogitsOut, b.gemm(b.rmsNorm(h, "final_norm"), b.w["head"], nil, false, true))
 	return g, g.Err()
 }
 
 // BuildEngineGraph builds one of the engine's graphs by name (EngineGraphs).
-func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, error) {
-	fwd := map[string]func(Config, graph.DType) (*graph.Graph, error){
+func BuildEngineGraph(cfg Config, name string, p Precision) (*graph.Graph, error) {
+	fwd := map[string]func(Config, Precision) (*graph.Graph, error){
 		GraphQKV: BuildLayerQKV, GraphAttention: BuildAttention, GraphLayerOut: BuildLayerOut, GraphHead: BuildHead,
 		GraphLogits: BuildLogits, GraphAttentionStep: BuildAttentionStep, GraphKVGrow: BuildKVGrow, GraphKVRows: BuildKVRows,
 		GraphLayer: BuildLayer,
 	}
 	if build, ok := fwd[name]; ok {
-		return build(cfg, dt)
+		return build(cfg, p)
 	}
 	var base string
 	var wrt []string
@@ -493,7 +585,7 @@ func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, er
 		for _, p := range qkvParams {
 			wrt = append(wrt, p.input)
 		}
-		f, err := buildLayerQKV(cfg, dt, true)
+		f, err := buildLayerQKV(cfg, p, true)
 		if err != nil {
 			return nil, err
 		}
@@ -511,11 +603,11 @@ func BuildEngineGraph(cfg Config, name string, dt graph.DType) (*graph.Graph, er
 			wrt = append(wrt, p.input)
 		}
 	case GraphHeadVJP:
-		return BuildHeadVJP(cfg, dt)
+		return BuildHeadVJP(cfg, p)
 	default:
 		return nil, fmt.Errorf("unknown engine graph %q", name)
 	}
-	f, err := fwd[base](cfg, dt)
+	f, err := fwd[base](cfg, p)
 	if err != nil {
 		return nil, err
 	}

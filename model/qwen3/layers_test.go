@@ -14,7 +14,7 @@ import (
 // a temperature other than 1.
 func TestHeadVJPMatchesAutodiff(t *testing.T) {
 	cfg := tinyConfig(false)
-	fwd, err := BuildHead(cfg, graph.Float64)
+	fwd, err := BuildHead(cfg, Precision{DType: graph.Float64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestHeadVJPMatchesAutodiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	manual, err := BuildHeadVJP(cfg, graph.Float64)
+	manual, err := BuildHeadVJP(cfg, Precision{DType: graph.Float64})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,11 @@ type Options struct {
 	// DType is the graphs' float type: graph.Float32 (default), or graph.Float64 for exact
 	// numerical checks of score and score_vjp (parameters are converted on every call).
 	DType graph.DType
+	// Compute is the type of the graphs' matrix products (Precision.Compute): graph.BFloat16
+	// multiplies in bfloat16, with the float32 parameters Go keeps as the master copy; 0 is
+	// DType. The CPU has no bfloat16 products and emulates them (Precision.Emulate): slower
+	// than float32, with bfloat16's numerics.
+	Compute graph.DType
 	// QueryBlock and HeadChunk override the engine's attention query-block size and head
 	// chunk size (0: sized from the working-set budgets); tests use small values to exercise
 	// the blocked paths.
@@ -138,7 +143,13 @@ func (m *Model) Close() error {
 
 // Graph builds one of the engine's graphs by name (EngineGraphs).
 func (m *Model) Graph(name string) (*graph.Graph, error) {
-	return BuildEngineGraph(m.Config, name, m.opts.DType)
+	return BuildEngineGraph(m.Config, name, m.Precision())
+}
+
+// Precision returns the float types of the model's graphs.
+func (m *Model) Precision() Precision {
+	cpu := m.opts.Session.Provider == "" || m.opts.Session.Provider == ort.CPU
+	return Precision{DType: m.opts.DType, Compute: m.opts.Compute, Emulate: cpu}
 }
 
 func (m *Model) session(name string) (*ort.Session, error) {

@@ -385,3 +385,71 @@ func TestSeparateMemoryMatchesShared(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16Emulated runs the engine with bfloat16 products, emulated on the CPU, against
+// float32: log-probabilities and gradients must move by bfloat16's rounding (so the rounding
+// takes effect and survives graph optimisation) and by no more than its error; the whole-layer,
+// split and blocked paths round at the same places, so they agree among themselves.
+func TestBF16Emulated(t *testing.T) {
+	cfg := tinyConfig(false)
+	params := randomParams(t, cfg, 21, weights.F32)
+	r := rand.New(rand.NewPCG(17, 18))
+	b := RightPad([][]int{randomIDs(r, 8, cfg.VocabSize), randomIDs(r, 5, cfg.VocabSize)})
+	n := b.B * (b.T - 1)
+	dLogp, dEnt := make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
+			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+	}
+	run := func(opts Options) (ScoreOutput, *weights.Store) {
+		m := New(cfg, params, opts)
+		defer m.Close()
+		if p := m.Precision(); opts.Compute == graph.BFloat16 && p.String() != "bf16-emulated" {
+			t.Fatalf("precision %v on the CPU", p)
+		}
+		out, err := m.Score(b, 0.9)
+		if err != nil {
+			t.Fatalf("%v: %v", m.Precision(), err)
+		}
+		grads := params.ZerosLike()
+		if err := m.ScoreVJP(b, 0.9, dLogp, dEnt, grads); err != nil {
+			t.Fatalf("%v: %v", m.Precision(), err)
+		}
+		return out, grads
+	}
+	// worst returns the largest |got - want| over 1 + |want| of the log-probabilities and over
+	// the largest |want| of each parameter's gradient.
+	worst := func(got, want ScoreOutput, grads, wantGrads *weights.Store) (logp, grad float64) {
+		for i := range want.Logp {
+			logp = max(logp, math.Abs(float64(got.Logp[i]-want.Logp[i]))/(1+math.Abs(float64(want.Logp[i]))))
+		}
+		for _, v := range params.Views {
+			w, g := wantGrads.Slice(v), grads.Slice(v)
+			var diff, scale float64
+			for i := range w {
+				diff = max(diff, math.Abs(float64(g[i]-w[i])))
+				scale = max(scale, math.Abs(float64(w[i])))
+			}
+			grad = max(grad, diff/scale)
+		}
+		return logp, grad
+	}
+	f32, f32Grads := run(Options{})
+	bf, bfGrads := run(Options{Compute: graph.BFloat16})
+	if lp, gr := worst(bf, f32, bfGrads, f32Grads); lp < 1e-3 || lp > 3e-2 || gr < 1e-3 || gr > 8e-2 || math.IsNaN(gr) {
+		t.Errorf("bfloat16 against float32: log-probabilities differ by %.2g, gradients by %.2g (want bfloat16's 1e-3..3e-2 and 1e-3..8e-2)", lp, gr)
+	}
+	// Split layers round at the same places. Blocked attention and head chunks sum products
+	// rounded per block (as gradient accumulation over micro-batches does), so their gradients
+	// move by bfloat16's rounding, not more.
+	for _, tc := range []struct {
+		opts    Options
+		gradTol float64
+	}{{Options{Compute: graph.BFloat16, SplitLayers: true}, 1e-4}, {Options{Compute: graph.BFloat16, QueryBlock: 2}, 3e-2}, {Options{Compute: graph.BFloat16, HeadChunk: 3}, 3e-2}} {
+		got, grads := run(tc.opts)
+		if lp, gr := worst(got, bf, grads, bfGrads); lp > 1e-5 || gr > tc.gradTol || math.IsNaN(gr) {
+			t.Errorf("%+v against whole layers in bfloat16: log-probabilities differ by %.2g, gradients by %.2g", tc.opts, lp, gr)
+		}
+	}
+}
