@@ -131,8 +131,9 @@ func checkModelGraphsOn(t *testing.T, dev *ort.Device, devPrec, hostPrec qwen3.P
 }
 
 // randomInput makes a tensor for an engine graph input: indices in range (targets below
-// vocab, query_index the last keys, slot the last cache position, rows of the batch), key
-// masks of ones but for a pad at the start of row 1, floats N(0, 0.5²), a temperature of 0.8.
+// vocab, query_index the last keys, key_index 0..n-1, slot the last cache position, rows of
+// the batch), key masks of ones but for a pad at the start of row 1, floats N(0, 0.5²), a
+// temperature of 0.8.
 func randomInput(r *rand.Rand, in *graph.Value, dims map[string]int64, vocab int) *ort.Tensor {
 	shape := make([]int64, in.Rank())
 	for i, d := range in.Shape() {
@@ -162,6 +163,8 @@ func randomInput(r *rand.Rand, in *graph.Value, dims map[string]int64, vocab int
 		})
 	case "query_index":
 		return ints(func(i int64) int64 { return dims["keys"] - int64(n) + i })
+	case "key_index":
+		return ints(func(i int64) int64 { return i })
 	case "targets":
 		return ints(func(int64) int64 { return int64(r.IntN(vocab)) })
 	case "slot":

@@ -28,8 +28,9 @@ func midConfig() Config {
 }
 
 // benchOptions are the engine options of the benchmarks: the provider of
-// LTECLI_BENCH_PROVIDER, a per-graph profile with LTECLI_PROFILE=1, and split layer graphs
-// with LTECLI_BENCH_SPLIT=1 (Options.SplitLayers).
+// LTECLI_BENCH_PROVIDER, a per-graph profile with LTECLI_PROFILE=1, split layer graphs with
+// LTECLI_BENCH_SPLIT=1 (Options.SplitLayers) and bfloat16 products with
+// LTECLI_BENCH_COMPUTE=bf16 (emulated on the CPU).
 func benchOptions() Options {
 	var opts Options
 	if p := os.Getenv("LTECLI_BENCH_PROVIDER"); p != "" {
@@ -40,6 +41,9 @@ func benchOptions() Options {
 		opts.Profile = &Profile{}
 	}
 	opts.SplitLayers = os.Getenv("LTECLI_BENCH_SPLIT") == "1"
+	if os.Getenv("LTECLI_BENCH_COMPUTE") == "bf16" {
+		opts.Compute = graph.BFloat16
+	}
 	return opts
 }
 

@@ -2,6 +2,7 @@ package qwen3
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -99,6 +100,11 @@ type scope []*ort.Value
 
 func (s *scope) add(vs ...*ort.Value) {
 	*s = append(*s, vs...)
+}
+
+// drop removes vs from the scope without closing them (their owner changes).
+func (s *scope) drop(vs ...*ort.Value) {
+	*s = slices.DeleteFunc(*s, func(v *ort.Value) bool { return slices.Contains(vs, v) })
 }
 
 func (s *scope) close() {

@@ -2,6 +2,7 @@ package qwen3
 
 import (
 	"fmt"
+	"slices"
 
 	"ltecli/ort"
 )
@@ -83,24 +84,37 @@ func (m *Model) decode(ids, mask []int64, cache *KVCache) ([]float32, *KVCache, 
 		}
 		pos[r]--
 	}
+	keyIndex := queryIndex(0, cache.Cap)
 	in, err := m.uploadAll(sc, x0, ort.I64Tensor(pos, int64(B), 1), ort.I64Tensor(keyMask, int64(B), int64(cache.Cap)),
-		ort.I64Tensor([]int64{int64(P)}))
+		ort.I64Tensor([]int64{int64(P)}), keyIndex)
 	if err != nil {
 		return nil, nil, err
 	}
-	x, positions, keys, slot := in[0], in[1], in[2], in[3]
+	x, positions, keys, slot, index := in[0], in[1], in[2], in[3], in[4]
 	for l := 0; l < m.Config.NumHiddenLayers; l++ {
 		ls := &scope{}
-		q, k, v, err := m.layerQKV(ls, p, l, x, positions)
-		if err == nil {
-			var got []*ort.Value
-			if got, err = m.run(ls, GraphAttentionStep, []*ort.Value{q, cache.K[l], cache.V[l], k, v, keys, slot}, nil); err == nil {
-				cache.K[l].Close()
-				cache.V[l].Close()
-				cache.K[l], cache.V[l] = got[1], got[2]
-				*ls = (*ls)[:len(*ls)-2]
-				x, err = m.layerOut(sc, p, l, x, got[0])
+		var got []*ort.Value
+		if m.opts.SplitLayers {
+			var q, k, v *ort.Value
+			if q, k, v, err = m.layerQKV(ls, p, l, x, positions); err == nil {
+				if got, err = m.run(ls, GraphAttentionStep, []*ort.Value{q, cache.K[l], cache.V[l], k, v, keys, slot}, nil); err == nil {
+					var y *ort.Value
+					if y, err = m.layerOut(ls, p, l, x, got[0]); err == nil {
+						got[0] = y
+					}
+				}
 			}
+		} else {
+			in := append([]*ort.Value{x, positions, cache.K[l], cache.V[l], keys, index, slot}, p.layer(l, layerParams())...)
+			got, err = m.run(ls, GraphLayerStep, in, nil)
+		}
+		if err == nil {
+			// got: the layer's output and the written cache, owned from here by sc and the cache.
+			cache.K[l].Close()
+			cache.V[l].Close()
+			cache.K[l], cache.V[l], x = got[1], got[2], got[0]
+			ls.drop(got...)
+			sc.add(x)
 		}
 		ls.close()
 		if err != nil {
@@ -108,21 +122,13 @@ func (m *Model) decode(ids, mask []int64, cache *KVCache) ([]float32, *KVCache, 
 		}
 	}
 	cache.P = P + 1
-	rows := make([]int, B)
-	for r := range rows {
-		rows[r] = r
-	}
-	logits, err := m.logits(sc, p, x, rows)
+	logits, err := m.logits(sc, p, x, identity(B))
 	return logits, cache, err
 }
 
 // logits runs the final norm and LM head on rows of x [B, T, H] and returns [len(rows), V].
 func (m *Model) logits(sc *scope, p *deviceStore, x *ort.Value, rows []int) ([]float32, error) {
-	hx, err := host(x)
-	if err != nil {
-		return nil, err
-	}
-	h, err := m.upload(sc, gatherRows(hx, rows, m.Config.HiddenSize))
+	h, err := m.lastRows(sc, x, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +138,34 @@ func (m *Model) logits(sc *scope, p *deviceStore, x *ort.Value, rows []int) ([]f
 	}
 	out := make([]float32, len(rows)*m.Config.VocabSize)
 	return out, got[0].CopyTo(ort.F32Tensor(out, int64(len(out))))
+}
+
+// lastRows returns rows of x [B, T, H] as [len(rows), H] on the device: a view when they are
+// all of x in order (decoding: T is 1), else gathered on the host.
+func (m *Model) lastRows(sc *scope, x *ort.Value, rows []int) (*ort.Value, error) {
+	H := m.Config.HiddenSize
+	if n := x.NumElements() / H; n == len(rows) && slices.Equal(rows, identity(n)) {
+		h, err := x.Reshaped(int64(n), int64(H))
+		if err != nil {
+			return nil, err
+		}
+		sc.add(h)
+		return h, nil
+	}
+	hx, err := host(x)
+	if err != nil {
+		return nil, err
+	}
+	return m.upload(sc, gatherRows(hx, rows, H))
+}
+
+// identity returns 0, 1, ..., n-1.
+func identity(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 func (m *Model) newCache(B, capacity int) *KVCache {

@@ -20,6 +20,7 @@ import (
 //	head(h, targets, temperature, norm, w)                        -> logp, entropy (one token chunk)
 //	logits(h, norm, w)                                            -> logits    (generation)
 //	attention_step(q, cache_k, cache_v, k, v, key_mask, slot)     -> attn, k, v (decoding)
+//	layer_step(x, positions, cache_k, cache_v, key_mask, key_index, slot, params) -> y, k, v (decoding, whole layer)
 //	kv_grow, kv_rows                                              -> the KV cache grown, or some of its rows
 //
 // and the VJP of layer, layer_qkv, attention, layer_out and head (graph.VJP, recomputing
@@ -42,10 +43,11 @@ const (
 	GraphHeadVJP       = "head_vjp"
 	GraphLayer         = "layer"
 	GraphLayerVJP      = "layer_vjp"
+	GraphLayerStep     = "layer_step"
 )
 
 // EngineGraphs lists every graph of the engine, forward graphs first.
-var EngineGraphs = []string{GraphLayer, GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphAttentionStep, GraphKVGrow, GraphKVRows,
+var EngineGraphs = []string{GraphLayer, GraphLayerStep, GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphAttentionStep, GraphKVGrow, GraphKVRows,
 	GraphLayerVJP, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
 
 // Input and output names of the engine's graphs.
@@ -65,6 +67,7 @@ const (
 	outSkip      = "skip"        // [B, T, H]: x passed through (residual gradient of layer_qkv_vjp)
 	inHeadAcc    = "d_head_acc"  // [V, H]: the head gradient so far (head_vjp adds to it)
 	inSlot       = "slot"        // int64 scalar: the cache position a decoded token is written to
+	inKeyIndex   = "key_index"   // int64 [C]: 0..C-1, the cache's positions
 	inRows       = "rows"        // int64 [n]: rows to keep (kv_rows)
 	inCacheK     = "cache_k"     // [B, kv_heads, C, D]
 	inCacheV     = "cache_v"     // [B, kv_heads, C, D]
@@ -350,13 +353,51 @@ func BuildAttentionStep(cfg Config, p Precision) (*graph.Graph, error) {
 	v := g.Input(outV, dt, graph.Sym("batch"), graph.D(nkv), graph.D(1), graph.D(D))
 	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("cache"))
 	slot := g.Input(inSlot, graph.Int64)
-	one := g.Scalar(graph.Int64, 1)
-	positions := g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [C]
-	at := g.Unsqueeze(g.Equal(positions, slot), 0, 1, 3)                                      // [1, 1, C, 1]
-	newK, newV := g.Where(at, k, cacheK), g.Where(at, v, cacheV)
-	g.Output(outAttn, b.attend(q, newK, newV, keyMask, g.Unsqueeze(slot, 0), nil))
-	g.Output(outNextK, newK)
-	g.Output(outNextV, newV)
+	attn, nextK, nextV := b.attendStep(q, cacheK, cacheV, k, v, keyMask, slot, nil)
+	g.Output(outAttn, attn)
+	g.Output(outNextK, nextK)
+	g.Output(outNextV, nextV)
+	return g, g.Err()
+}
+
+// attendStep writes one decoded token's k and v [B,kv,1,D] at position slot of the cache
+// [B,kv,C,D] and attends q [B,heads,1,D] over it; keyIndex is 0..C-1 [C], made from keyMask's
+// shape when nil. It returns the attention [B,1,heads*D] and the written cache.
+func (b *layerBuilder) attendStep(q, cacheK, cacheV, k, v, keyMask, slot, keyIndex *graph.Value) (attn, nextK, nextV *graph.Value) {
+	g := b.g
+	if keyIndex == nil {
+		one := g.Scalar(graph.Int64, 1)
+		keyIndex = g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [C]
+	}
+	at := g.Unsqueeze(g.Equal(keyIndex, slot), 0, 1, 3) // [1, 1, C, 1]
+	nextK, nextV = g.Where(at, k, cacheK), g.Where(at, v, cacheV)
+	return b.attend(q, nextK, nextV, keyMask, g.Unsqueeze(slot, 0), keyIndex), nextK, nextV
+}
+
+// BuildLayerStep builds layer_step(x [B,1,H], positions [B,1], cache_k, cache_v [B,kv,C,D],
+// key_mask [B,C], key_index [C], slot, layer params) -> y [B,1,H], next_k, next_v: a whole
+// decoder layer for one decoded token (layer_qkv, attention_step and layer_out in one call).
+// key_index is 0..C-1, passed in so that no node works on shapes.
+func BuildLayerStep(cfg Config, p Precision) (*graph.Graph, error) {
+	dt := p.float()
+	b := newLayerBuilder(cfg, GraphLayerStep, p)
+	g := b.g
+	nkv, D := int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
+	x := g.Input(inX, dt, graph.Sym("batch"), graph.D(1), graph.D(int64(cfg.HiddenSize)))
+	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.D(1))
+	cacheK := g.Input(inCacheK, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
+	cacheV := g.Input(inCacheV, dt, graph.Sym("batch"), graph.D(nkv), graph.Sym("cache"), graph.D(D))
+	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("cache"))
+	keyIndex := g.Input(inKeyIndex, graph.Int64, graph.Sym("cache"))
+	slot := g.Input(inSlot, graph.Int64)
+	for _, p := range layerParams() {
+		b.params(p.input)
+	}
+	q, k, v := b.qkv(x, positions)
+	attn, nextK, nextV := b.attendStep(q, cacheK, cacheV, k, v, keyMask, slot, keyIndex)
+	g.Output(outY, b.out(x, attn))
+	g.Output(outNextK, nextK)
+	g.Output(outNextV, nextV)
 	return g, g.Err()
 }
 
@@ -572,7 +613,7 @@ func BuildEngineGraph(cfg Config, name string, p Precision) (*graph.Graph, error
 	fwd := map[string]func(Config, Precision) (*graph.Graph, error){
 		GraphQKV: BuildLayerQKV, GraphAttention: BuildAttention, GraphLayerOut: BuildLayerOut, GraphHead: BuildHead,
 		GraphLogits: BuildLogits, GraphAttentionStep: BuildAttentionStep, GraphKVGrow: BuildKVGrow, GraphKVRows: BuildKVRows,
-		GraphLayer: BuildLayer,
+		GraphLayer: BuildLayer, GraphLayerStep: BuildLayerStep,
 	}
 	if build, ok := fwd[name]; ok {
 		return build(cfg, p)

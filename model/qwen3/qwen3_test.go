@@ -251,7 +251,7 @@ func TestKVCacheGreedyAndPadding(t *testing.T) {
 	for _, tc := range []struct {
 		opts  Options
 		steps int
-	}{{Options{}, 6}, {blocked, 21}} {
+	}{{Options{}, 6}, {blocked, 21}, {Options{SplitLayers: true}, 21}} {
 		testKVCache(t, tc.opts, tc.steps)
 	}
 }
