@@ -48,8 +48,8 @@
 // sums gradients, broadcasting is undone by ReduceSum, integer, bool and constant paths carry
 // no gradient, and a wrt input that no output depends on gets zeros. An op on the
 // differentiated path without a rule is an error that names the op and its node. With
-// VJPOptions.Accumulate the backward graph also takes an accumulator per wrt input and returns
-// accumulator + gradient (gradients of micro-batches add up on the device). An embedding's
+// VJPOptions.Accumulate the backward graph also takes an accumulator per listed wrt input and
+// returns accumulator + gradient (gradients of micro-batches add up on the device). An embedding's
 // gradient (Gather on axis 0) is a ScatterElements add into the table's other gradient
 // contributions (a tied LM head) or into the accumulator, so ConstantOfShape zeros are made
 // for it only when neither exists.
@@ -93,8 +93,8 @@
 //	Not And Or              GreaterOrEqual Not And Or            no gradient (bool)
 //	any ONNX op             Op (caller-given output types)       the rule of its op type, if any
 //
-// Every case also checks VJPOptions.Accumulate: with random accumulators the gradients are
-// accumulator + the plain ones.
+// Every case also checks VJPOptions.Accumulate (for every other wrt input): with random
+// accumulators those gradients are accumulator + the plain ones, the others the plain ones.
 //
 // Composite checks (TestVJPComposites): a two-layer MLP, causal softmax attention with a Trilu
 // mask, RMSNorm, next-token log-probabilities and entropy over sliced logits, and a pre-norm

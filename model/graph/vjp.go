@@ -13,12 +13,14 @@ type VJPOptions struct {
 	Outputs []string
 	// Name names the backward graph; empty means the forward graph's name + "_vjp".
 	Name string
-	// Accumulate adds to the backward graph, after the cotangents, one input per wrt input X
-	// named AccumulatorPrefix+"d_"+X and typed like X, and makes d_X that accumulator plus the
-	// gradient: gradients of several batches add up without a separate step, and an
-	// embedding's scatter-add goes straight into the accumulator (no zeros are made for it).
-	// The accumulator and d_X must be different buffers (ONNX Runtime does not run in place).
-	Accumulate bool
+	// Accumulate lists wrt inputs (all of them, or some: parameters, not activations) whose
+	// gradient accumulates: the backward graph takes, after the cotangents, one input per listed
+	// X, in wrt order, named AccumulatorPrefix+"d_"+X and typed like X, and makes d_X that
+	// accumulator plus the gradient. Gradients of several batches then add up without a
+	// separate step, and an embedding's scatter-add goes straight into the accumulator (no
+	// zeros are made for it). The accumulator and d_X must be different buffers (ONNX Runtime
+	// does not run in place).
+	Accumulate []string
 }
 
 // AccumulatorPrefix starts the names of the accumulator inputs of VJPOptions.Accumulate.
@@ -27,8 +29,8 @@ const AccumulatorPrefix = "acc_"
 // VJP builds the vector-Jacobian product of fwd as a new graph.
 //
 // Its inputs are fwd's inputs (same names, order and types) followed by one cotangent per
-// differentiated output, named "d_"+output and typed like it (and, with opts.Accumulate, one
-// accumulator per wrt input). Its outputs are the gradients of the wrt inputs, named
+// differentiated output, named "d_"+output and typed like it (and one accumulator per input
+// opts.Accumulate lists). Its outputs are the gradients of the wrt inputs, named
 // "d_"+input, in wrt order: sum over outputs of cotangent · ∂output/∂input. The gradient of a
 // Gather along axis 0 (an embedding lookup) is a scatter-add into the sum of the table's other
 // gradient contributions (a tied LM head's), else into the accumulator, else into zeros.
@@ -89,9 +91,14 @@ func VJP(fwd *Graph, wrt []string, opts VJPOptions) (*Graph, error) {
 	for _, o := range outs {
 		b.grads[o] = []*Value{b.bwd.Input("d_"+o.name, o.dtype, o.shape...)}
 	}
+	for _, a := range opts.Accumulate {
+		if !slices.Contains(wrt, a) {
+			return nil, fmt.Errorf("VJP of graph %q: accumulated %q is not in wrt %v", fwd.name, a, wrt)
+		}
+	}
 	accumulators := map[*Value]*Value{}
-	if opts.Accumulate {
-		for _, t := range targets {
+	for _, t := range targets {
+		if slices.Contains(opts.Accumulate, t.name) {
 			accumulators[t] = b.bwd.Input(AccumulatorPrefix+"d_"+t.name, t.dtype, t.shape...)
 		}
 	}
