@@ -34,6 +34,7 @@ func TestCUDAMatchesCPU(t *testing.T) {
 	if e := relMaxErr(gotRes.F32, wantRes.F32); e > 1e-2 {
 		t.Errorf("softmax + add: CUDA vs CPU max error %.3g of the largest value", e)
 	}
+	checkValueCopies(t, gpu)
 }
 
 // relMaxErr is max |got - want| over max |want|.

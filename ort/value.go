@@ -198,6 +198,28 @@ func (v *Value) CopyTo(t *Tensor) error {
 	return v.transfer(t, false)
 }
 
+// CopyFromValue writes src's data into v: values of one device (or the CPU and a device), of
+// the same dtype and number of elements. The copy is complete when it returns.
+func (v *Value) CopyFromValue(src *Value) error {
+	switch {
+	case v == nil || v.ptr == nil || src == nil || src.ptr == nil:
+		return errors.New("copy between values: a value is nil or closed")
+	case v.dtype != src.dtype || v.NumElements() != src.NumElements():
+		return fmt.Errorf("copy of a %v %v value into a %v %v one", src.dtype, src.shape, v.dtype, v.shape)
+	case v.data() == src.data():
+		return nil
+	case v.dev.provider == CPU && src.dev.provider == CPU:
+		// Host memory on both sides: ONNX Runtime registers no copy for it.
+		n := v.NumElements() * v.dtype.elemSize()
+		copy(unsafe.Slice((*byte)(v.data()), n), unsafe.Slice((*byte)(src.data()), n))
+		return nil
+	}
+	if err := copyTensor(src.ptr, v.ptr); err != nil {
+		return fmt.Errorf("copying %v %v from %s to %s: %w", v.dtype, v.shape, src.dev.provider, v.dev.provider, err)
+	}
+	return nil
+}
+
 // transfer copies between v and t's memory, in the direction toValue says.
 func (v *Value) transfer(t *Tensor, toValue bool) error {
 	data, _ := t.data()

@@ -424,3 +424,61 @@ func equalTensor(a, b *Tensor) bool {
 	}
 	return true
 }
+
+// TestCopyFromValue copies between values of the CPU device (the GPU check runs the same on
+// CUDA, device to device and host to device).
+func TestCopyFromValue(t *testing.T) {
+	checkValueCopies(t, cpuDevice(t))
+}
+
+// checkValueCopies copies a value into another of device d, part of one into a view of
+// another, and a CPU value into a value of d, and checks refusals of mismatched values.
+func checkValueCopies(t *testing.T, d *Device) {
+	t.Helper()
+	src, err := d.Upload(F32Tensor([]float32{1, 2, 3, 4, 5, 6}, 2, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := d.Zeros(Float32, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.CopyFromValue(src); err != nil {
+		t.Fatal(err)
+	}
+	checkF32(t, "whole copy", dst, []float32{1, 2, 3, 4, 5, 6})
+	part, err := src.View(4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into, err := dst.View(0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := into.CopyFromValue(part); err != nil {
+		t.Fatal(err)
+	}
+	checkF32(t, "view copy", dst, []float32{5, 6, 3, 4, 5, 6})
+	host, err := cpuDevice(t).Upload(F32Tensor([]float32{9, 8}, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := into.CopyFromValue(host); err != nil {
+		t.Fatal(err)
+	}
+	checkF32(t, "copy from the CPU", dst, []float32{9, 8, 3, 4, 5, 6})
+	if err := dst.CopyFromValue(part); err == nil {
+		t.Error("copy between values of different sizes accepted")
+	}
+	ints, err := d.Zeros(Int64, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ints.CopyFromValue(src); err == nil {
+		t.Error("copy between values of different dtypes accepted")
+	}
+	closeAll(src, dst, part, into, host, ints)
+	if err := dst.CopyFromValue(src); err == nil {
+		t.Error("copy between closed values accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"ltecli/model/graph"
 )
@@ -48,7 +49,8 @@ const (
 
 // EngineGraphs lists every graph of the engine, forward graphs first.
 var EngineGraphs = []string{GraphLayer, GraphLayerStep, GraphQKV, GraphAttention, GraphLayerOut, GraphHead, GraphLogits, GraphAttentionStep, GraphKVGrow, GraphKVRows,
-	GraphLayerVJP, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP}
+	GraphLayerVJP, GraphQKVVJP, GraphAttentionVJP, GraphLayerOutVJP, GraphHeadVJP,
+	GraphLayerVJP + accSuffix, GraphQKVVJP + accSuffix, GraphLayerOutVJP + accSuffix}
 
 // Input and output names of the engine's graphs.
 const (
@@ -618,42 +620,53 @@ func BuildEngineGraph(cfg Config, name string, p Precision) (*graph.Graph, error
 	if build, ok := fwd[name]; ok {
 		return build(cfg, p)
 	}
-	var base string
+	// A layer VJP graph's accumulating variant (<name>_acc) adds its parameter gradients to
+	// accumulator inputs, one per parameter after the cotangents: gradients of micro-batches
+	// add up where they are computed.
+	base, acc := strings.CutSuffix(name, accSuffix)
+	var params []layerParam
+	var fwdName string
 	var wrt []string
-	switch name {
+	skip := false
+	switch base {
 	case GraphQKVVJP:
-		wrt = []string{inX}
-		for _, p := range qkvParams {
-			wrt = append(wrt, p.input)
-		}
-		f, err := buildLayerQKV(cfg, p, true)
-		if err != nil {
-			return nil, err
-		}
-		return graph.VJP(f, wrt, graph.VJPOptions{Name: name})
+		fwdName, wrt, params, skip = GraphQKV, []string{inX}, qkvParams, true
 	case GraphLayerVJP:
-		base, wrt = GraphLayer, []string{inX}
-		for _, p := range layerParams() {
-			wrt = append(wrt, p.input)
-		}
+		fwdName, wrt, params = GraphLayer, []string{inX}, layerParams()
 	case GraphAttentionVJP:
-		base, wrt = GraphAttention, []string{outQ, outK, outV}
+		fwdName, wrt = GraphAttention, []string{outQ, outK, outV}
 	case GraphLayerOutVJP:
-		base, wrt = GraphLayerOut, []string{inX, inAttn}
-		for _, p := range outParams {
-			wrt = append(wrt, p.input)
-		}
+		fwdName, wrt, params = GraphLayerOut, []string{inX, inAttn}, outParams
 	case GraphHeadVJP:
-		return BuildHeadVJP(cfg, p)
-	default:
+		if !acc {
+			return BuildHeadVJP(cfg, p)
+		}
+	}
+	if fwdName == "" || acc && params == nil {
 		return nil, fmt.Errorf("unknown engine graph %q", name)
 	}
-	f, err := fwd[base](cfg, p)
+	opts := graph.VJPOptions{Name: name}
+	for _, q := range params {
+		wrt = append(wrt, q.input)
+		if acc {
+			opts.Accumulate = append(opts.Accumulate, q.input)
+		}
+	}
+	var f *graph.Graph
+	var err error
+	if skip {
+		f, err = buildLayerQKV(cfg, p, true)
+	} else {
+		f, err = fwd[fwdName](cfg, p)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return graph.VJP(f, wrt, graph.VJPOptions{Name: name})
+	return graph.VJP(f, wrt, opts)
 }
+
+// accSuffix names the accumulating variant of a layer VJP graph (BuildEngineGraph).
+const accSuffix = "_acc"
 
 // Graph input and output names shared with callers.
 const (
