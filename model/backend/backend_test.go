@@ -181,10 +181,12 @@ func TestServerBatchesConcurrentRequests(t *testing.T) {
 		got, err = c.Generate(context.Background(), testPrompts, p)
 		close(done)
 	}()
-	// The loop takes the first request and waits for the engine; the others queue.
-	for deadline := time.Now().Add(30 * time.Second); len(srv.jobs) < len(testPrompts)-1; {
+	// The loop takes the first request (or the first few, arriving together) and waits for
+	// the engine; the others queue.
+	for deadline := time.Now().Add(30 * time.Second); srv.queued.Load() < int64(len(testPrompts)); {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d requests queued", len(srv.jobs))
+			srv.engine.Unlock()
+			t.Fatalf("%d of %d requests queued", srv.queued.Load(), len(testPrompts))
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -195,8 +197,8 @@ func TestServerBatchesConcurrentRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTokens(t, "batched", got, want, 1e-5)
-	if n := m.prefills.Load(); n != 2 {
-		t.Errorf("%d prefill calls for %d concurrent requests, want 2 (the first alone, then the rest together)", n, len(testPrompts))
+	if n := m.prefills.Load(); n < 1 || n > 2 {
+		t.Errorf("%d prefill calls for %d concurrent requests, want 2 (what the loop took first, then the rest together)", n, len(testPrompts))
 	}
 }
 

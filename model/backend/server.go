@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ltecli/model/generate"
@@ -46,6 +47,7 @@ type Server struct {
 	quit    chan struct{}
 	stopped sync.WaitGroup
 	created int64
+	queued  atomic.Int64 // jobs queued since the start
 
 	engine  sync.Mutex // held while a batch runs or weights load
 	state   sync.Mutex // guards path and version
@@ -119,6 +121,7 @@ func (s *Server) submit(jobs []*job) error {
 		j.out = make([][]generate.Sample, len(j.items))
 		select {
 		case s.jobs <- j:
+			s.queued.Add(1)
 		case <-s.quit:
 			return errors.New("the server is shutting down")
 		}
