@@ -30,7 +30,7 @@ func (c *GradCmd) Run(g *Globals) error {
 		return err
 	}
 	grads := m.Params.ZerosLike()
-	res, err := lte.Gradient(m, seqs, current, batch.Loss, c.Temperature, c.MicroTokens, grads, nil)
+	res, err := lte.Gradient(m, seqs, current, batch.Loss, c.Temperature, c.MicroTokens, grads)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (c *StepCmd) Run(g *Globals) error {
 		if step == 1 {
 			current = initial
 		}
-		res, err := lte.Gradient(m, seqs, current, batch.Loss, c.Temperature, c.MicroTokens, grads, nil)
+		res, err := lte.Gradient(m, seqs, current, batch.Loss, c.Temperature, c.MicroTokens, grads)
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,9 @@ func (s TrainSeq) ResponseLen() int { return len(s.IDs) - s.PromptLen }
 // Policy is what gradient computation needs from a model; *qwen3.Model implements it.
 type Policy interface {
 	Score(b qwen3.Batch, temperature float64) (qwen3.ScoreOutput, error)
-	ScoreVJP(b qwen3.Batch, temperature float64, dLogp, dEntropy []float32, grads *weights.Store) error
+	// ScoreVJPSum writes into grads the gradient summed over micro-batches (summed where it
+	// is computed: on a GPU, it crosses to the host once).
+	ScoreVJPSum(bs []qwen3.Batch, temperature float64, dLogp, dEntropy [][]float32, grads *weights.Store) error
 }
 
 // ScoredSeq is a sequence's response-token log-probs and entropies under the current policy.
@@ -102,9 +104,8 @@ func toF64(x []float32) []float64 {
 
 // Gradient evaluates the loss of seqs under the current policy and writes its gradient into
 // grads (overwritten). current, when not nil, holds the sequences' scores under the current
-// parameters (saving a forward pass); scratch is a store of the parameters' layout used for
-// micro-batch gradients (allocated when nil).
-func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, temperature float64, maxTokens int, grads, scratch *weights.Store) (LossResult, error) {
+// parameters (saving a forward pass).
+func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, temperature float64, maxTokens int, grads *weights.Store) (LossResult, error) {
 	var err error
 	if current == nil {
 		if current, err = ScoreSequences(p, seqs, temperature, maxTokens); err != nil {
@@ -130,7 +131,7 @@ func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, te
 	if err != nil {
 		return LossResult{}, err
 	}
-	err = backward(p, seqs, maxTokens, temperature, grads, scratch, func(group []int, b qwen3.Batch, dLogp, dEnt []float32) error {
+	err = backward(p, seqs, maxTokens, temperature, grads, func(group []int, b qwen3.Batch, dLogp, dEnt []float32) error {
 		for j, i := range group {
 			off := j*(b.T-1) + seqs[i].PromptLen - 1
 			for t, d := range res.DLogp[i] {
@@ -143,35 +144,22 @@ func Gradient(p Policy, seqs []TrainSeq, current []ScoredSeq, cfg LossConfig, te
 	return res, err
 }
 
-// backward runs score_vjp over the micro-batches of seqs and sums the gradients into grads
-// (overwritten); cotangents fills each micro-batch's d_logp and d_entropy ([B, T-1], zeroed).
-// scratch, a store of the parameters' layout, receives the micro-batch gradients after the
-// first (allocated when needed and nil).
-func backward(p Policy, seqs []TrainSeq, maxTokens int, temperature float64, grads, scratch *weights.Store,
+// backward runs score_vjp over the micro-batches of seqs and writes the summed gradient into
+// grads (overwritten); cotangents fills each micro-batch's d_logp and d_entropy ([B, T-1],
+// zeroed), all of them before the backward passes run.
+func backward(p Policy, seqs []TrainSeq, maxTokens int, temperature float64, grads *weights.Store,
 	cotangents func(group []int, b qwen3.Batch, dLogp, dEnt []float32) error) error {
 	groups := MicroBatches(seqs, maxTokens)
-	if len(groups) > 1 && scratch == nil {
-		scratch = grads.ZerosLike()
-	}
+	bs := make([]qwen3.Batch, len(groups))
+	dLogp, dEnt := make([][]float32, len(groups)), make([][]float32, len(groups))
 	for gi, group := range groups {
 		b := batchOf(seqs, group)
-		dLogp := make([]float32, b.B*(b.T-1))
-		dEnt := make([]float32, len(dLogp))
-		if err := cotangents(group, b, dLogp, dEnt); err != nil {
+		bs[gi] = b
+		dLogp[gi] = make([]float32, b.B*(b.T-1))
+		dEnt[gi] = make([]float32, len(dLogp[gi]))
+		if err := cotangents(group, b, dLogp[gi], dEnt[gi]); err != nil {
 			return err
-		}
-		dst := grads
-		if gi > 0 {
-			dst = scratch
-		}
-		if err := p.ScoreVJP(b, temperature, dLogp, dEnt, dst); err != nil {
-			return err
-		}
-		if gi > 0 {
-			for k, v := range scratch.Data {
-				grads.Data[k] += v
-			}
 		}
 	}
-	return nil
+	return p.ScoreVJPSum(bs, temperature, dLogp, dEnt, grads)
 }

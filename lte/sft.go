@@ -112,7 +112,6 @@ func (s *SFT) TotalSteps() int {
 func (s *SFT) Run(ctx context.Context) error {
 	per := (len(s.Examples) + s.Config.BatchSize - 1) / s.Config.BatchSize
 	grads := s.Model.Params.ZerosLike()
-	scratch := grads.ZerosLike()
 	return Loop(ctx, &s.Step, s.TotalSteps(), s.Hooks, func() (*Metrics, error) {
 		start := time.Now()
 		epoch, k := s.Step/per, s.Step%per
@@ -124,7 +123,7 @@ func (s *SFT) Run(ctx context.Context) error {
 			batch = append(batch, s.Examples[i])
 			tokens += s.Examples[i].ResponseLen()
 		}
-		loss, err := s.gradient(batch, tokens, grads, scratch)
+		loss, err := s.gradient(batch, tokens, grads)
 		if err != nil {
 			return nil, err
 		}
@@ -140,10 +139,10 @@ func (s *SFT) Run(ctx context.Context) error {
 
 // gradient writes the gradient of the mean response-token cross-entropy of batch into grads
 // and returns the loss.
-func (s *SFT) gradient(batch []TrainSeq, tokens int, grads, scratch *weights.Store) (float64, error) {
+func (s *SFT) gradient(batch []TrainSeq, tokens int, grads *weights.Store) (float64, error) {
 	var loss float64
 	w := 1 / float64(tokens)
-	err := backward(s.Model, batch, s.Config.MicroTokens, 1, grads, scratch, func(group []int, b qwen3.Batch, dLogp, _ []float32) error {
+	err := backward(s.Model, batch, s.Config.MicroTokens, 1, grads, func(group []int, b qwen3.Batch, dLogp, _ []float32) error {
 		out, err := s.Model.Score(b, 1)
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ func TestSFTGradientMatchesGolden(t *testing.T) {
 	for _, micro := range []int{0, 14} {
 		s := &SFT{Model: m, Config: SFTConfig{MicroTokens: micro}}
 		grads := m.Params.ZerosLike()
-		loss, err := s.gradient(seqs, tokens, grads, nil)
+		loss, err := s.gradient(seqs, tokens, grads)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,9 +34,9 @@ type Trainer struct {
 	// be given the weights of each step (a Hook) to stay on-policy.
 	Generator backend.Generator
 
-	ref            *qwen3.Model
-	grads, scratch *weights.Store
-	schedule       optim.ScheduleConfig
+	ref      *qwen3.Model
+	grads    *weights.Store
+	schedule optim.ScheduleConfig
 }
 
 // NewTrainer checks the configuration and prepares the optimizer, the hint engine and the
@@ -385,10 +385,7 @@ func (t *Trainer) update(step int, seqs []TrainSeq, timing *TimingMetrics) (*Upd
 				cur = current // parameters unchanged since scoring
 			}
 			bs := time.Now()
-			if t.scratch == nil {
-				t.scratch = t.grads.ZerosLike()
-			}
-			res, err := Gradient(t.Model, seqs[lo:hi], cur, cfg.Loss, cfg.Temperature, cfg.MicroTokens, t.grads, t.scratch)
+			res, err := Gradient(t.Model, seqs[lo:hi], cur, cfg.Loss, cfg.Temperature, cfg.MicroTokens, t.grads)
 			if err != nil {
 				return nil, err
 			}

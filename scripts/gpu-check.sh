@@ -248,11 +248,12 @@ benchmarks() {
 	done
 	export ORT_LIB=$LTECLI_CACHE/$core129
 	# Whole-layer graphs in fp32 (TF32) and bf16, and the split graphs (3 session calls per
-	# layer and token, 11 per layer and training step) to measure what a call costs.
+	# layer and token, 11 per layer and training step) to measure what a call costs; train
+	# steps of one micro-batch (the gradient comes back each time) and of four (once).
 	local v
 	for v in "fp32 0" "bf16 0" "fp32 1"; do
 		set -- $v
-		step "benchmark Qwen3-0.6B shape on CUDA, $1, split layers $2, $core129" bash -c 'cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_COMPUTE=$3 LTECLI_BENCH_SPLIT=$4 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|Decode16$" -test.benchtime 5x' _ "$root" "$bench" "$1" "$2"
+		step "benchmark Qwen3-0.6B shape on CUDA, $1, split layers $2, $core129" bash -c 'cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_COMPUTE=$3 LTECLI_BENCH_SPLIT=$4 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|TrainStep512x4$|Decode16$" -test.benchtime 5x' _ "$root" "$bench" "$1" "$2"
 	done
 	unset ORT_LIB
 	local peer=$xfer/perf_torch_gpu.py

@@ -133,6 +133,51 @@ func benchTrain(b *testing.B, rows, length int) {
 	}
 }
 
+// benchTrainSum measures an optimizer step's work over micro micro-batches of rows x length:
+// score on each, then one score_vjp sum over them (the gradient crosses from a GPU once).
+func benchTrainSum(b *testing.B, micro, rows, length int) {
+	m := midModel(b)
+	r := rand.New(rand.NewPCG(3, 4))
+	bs := make([]Batch, micro)
+	dLogp, dEnt := make([][]float32, micro), make([][]float32, micro)
+	for k := range bs {
+		bs[k] = randomBatch(r, rows, length, m.Config.VocabSize)
+		n := rows * (length - 1)
+		dLogp[k], dEnt[k] = make([]float32, n), make([]float32, n)
+		for i := range dLogp[k] {
+			dLogp[k][i] = -1 / float32(n*micro)
+		}
+	}
+	grads := m.Params.ZerosLike()
+	step := func() {
+		for _, bt := range bs {
+			if _, err := m.Score(bt, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := m.ScoreVJPSum(bs, 1, dLogp, dEnt, grads); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	resetPeakRSS()
+	step() // build sessions outside the timing
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	b.ReportMetric(float64(b.N*micro*rows*length)/b.Elapsed().Seconds(), "train-tok/s")
+	peakRSS(b)
+	if m.opts.Profile != nil {
+		b.Logf("time by graph (warm-up included):\n%s", m.opts.Profile)
+	}
+}
+
+// BenchmarkTrainStep512x4 is an optimizer step over 4 micro-batches of 4 x 512 tokens: the
+// gradient is summed where it is computed and comes back once (on a GPU, against once per
+// micro-batch in BenchmarkTrainStep512).
+func BenchmarkTrainStep512x4(b *testing.B) { benchTrainSum(b, 4, 4, 512) }
+
 // BenchmarkTrainStep is score + score_vjp on 4 x 256 tokens (...512 on 4 x 512, the GPU
 // check's shape); ...Long on 1 x 2048 and ...Paper on 1 x 8192 (the paper's response length).
 func BenchmarkTrainStep(b *testing.B)      { benchTrain(b, 4, 256) }

@@ -2,6 +2,7 @@ package qwen3
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -663,45 +664,63 @@ func (m *Model) score(b Batch, temperature float64) (ScoreOutput, error) {
 	return out, nil
 }
 
-// scoreVJP runs the backward pass: the gradient of sum(dLogp*logp + dEnt*entropy) with
-// respect to every parameter, written into grads.
-func (m *Model) scoreVJP(b Batch, temperature float64, dLogp, dEnt []float32, grads *weights.Store) error {
-	sc := &scope{}
-	defer sc.close()
-	p, err := m.params()
-	if err != nil {
-		return err
+// spareGradients returns a second gradient buffer of grads' layout, for micro-batches to
+// alternate with the one of gradients(grads): device memory off the CPU, a host store on it.
+func (m *Model) spareGradients(grads *weights.Store) (*deviceStore, error) {
+	c := m.sessions
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gradSpare == nil {
+		store := grads
+		if m.shares() {
+			store = grads.ZerosLike()
+		}
+		d, err := m.newDeviceStore(store, m.shares())
+		if err != nil {
+			return nil, fmt.Errorf("gradients on %s: %w", m.dev.Provider(), err)
+		}
+		c.gradSpare = d
 	}
+	return c.gradSpare, nil
+}
+
+// scoreVJPSum runs the backward pass of every micro-batch: the gradient of the sum over k of
+// sum(dLogp[k]*logp + dEnt[k]*entropy) on bs[k], with respect to every parameter, written into
+// grads. Layer and head gradients add up on the device: micro-batch k's VJP graphs add to
+// micro-batch k-1's sum (their _acc variants), alternating between two buffers so that the
+// last writes the one of grads, which comes back to the host once. The final norm's and the
+// embedding's gradients are summed on the host.
+func (m *Model) scoreVJPSum(bs []Batch, temperature float64, dLogp, dEnt [][]float32, grads *weights.Store) error {
 	dg, err := m.gradients(grads)
 	if err != nil {
 		return err
 	}
-	B, T, H := b.B, b.T, m.Config.HiddenSize
-	bi, err := m.batchInputs(sc, b)
-	if err != nil {
-		return err
-	}
-	states, err := m.forward(sc, p, b, bi)
-	if err != nil {
-		return err
-	}
-	dh := newFloat(m.opts.DType, int64(B), int64(T), int64(H))
-	dNorm, err := m.headVJP(b, p, dg, states[len(states)-1], temperature, dLogp, dEnt, dh)
-	if err != nil {
-		return err
-	}
-	dx, err := m.upload(sc, dh)
-	if err != nil {
-		return err
-	}
-	for l := m.Config.NumHiddenLayers - 1; l >= 0; l-- {
-		if dx, err = m.layerVJP(sc, p, dg, l, states[l], bi, dx); err != nil {
-			return fmt.Errorf("layer %d: %w", l, err)
+	spare := dg
+	if len(bs) > 1 {
+		if spare, err = m.spareGradients(grads); err != nil {
+			return err
 		}
 	}
-	dx0, err := host(dx)
-	if err != nil {
-		return err
+	H := m.Config.HiddenSize
+	dNorm := make([]float32, H)
+	earlier := map[int64][]float32{} // embedding gradient rows of micro-batches before the last, by token
+	var prev *deviceStore
+	var last []float32 // the last micro-batch's input gradient [B*T*H]
+	for k, b := range bs {
+		cur := dg
+		if (len(bs)-1-k)%2 == 1 {
+			cur = spare
+		}
+		dx, err := m.backward(b, temperature, dLogp[k], dEnt[k], cur, prev, dNorm)
+		if err != nil {
+			return err
+		}
+		if k == len(bs)-1 {
+			last = dx
+		} else {
+			addRows(earlier, b, dx, H)
+		}
+		prev = cur
 	}
 	// The device gradients (every layer's parameters and the head's weight) come back once.
 	if !dg.fresh {
@@ -719,30 +738,94 @@ func (m *Model) scoreVJP(b Batch, temperature float64, dLogp, dEnt []float32, gr
 		}
 	}
 	copy(grads.Tensor(FinalNormName), dNorm)
-	// Embedding rows: summed in position order, so the result does not depend on threads.
+	// Embedding rows: the earlier micro-batches' sums per token, then the last micro-batch's
+	// rows in position order, so that the result does not depend on threads.
 	dE := grads.Tensor(EmbedName)
 	if !m.Config.TieWordEmbeddings {
 		clear(dE)
 	}
-	dxs := toF32(dx0)
+	ids := slices.Sorted(maps.Keys(earlier))
+	for _, id := range ids {
+		row := dE[int(id)*H : (int(id)+1)*H]
+		for j, v := range earlier[id] {
+			row[j] += v
+		}
+	}
+	b := bs[len(bs)-1]
 	for i, id := range b.IDs {
 		if b.Mask[i] == 0 {
 			continue
 		}
 		row := dE[int(id)*H : (int(id)+1)*H]
-		for j, v := range dxs[i*H : (i+1)*H] {
+		for j, v := range last[i*H : (i+1)*H] {
 			row[j] += v
 		}
 	}
 	return nil
 }
 
+// addRows adds the input gradient rows dx [B*T*H] of b's real tokens to rows, by token id.
+func addRows(rows map[int64][]float32, b Batch, dx []float32, H int) {
+	for i, id := range b.IDs {
+		if b.Mask[i] == 0 {
+			continue
+		}
+		row := rows[id]
+		if row == nil {
+			row = make([]float32, H)
+			rows[id] = row
+		}
+		for j, v := range dx[i*H : (i+1)*H] {
+			row[j] += v
+		}
+	}
+}
+
+// backward runs one micro-batch's backward pass. The layers' and the head's parameter
+// gradients go into their views of cur, added to prev's (nil: the first micro-batch); the
+// final norm's is added to dNorm. It returns the gradient of the embedded input [B*T*H].
+func (m *Model) backward(b Batch, temperature float64, dLogp, dEnt []float32, cur, prev *deviceStore, dNorm []float32) ([]float32, error) {
+	sc := &scope{}
+	defer sc.close()
+	p, err := m.params()
+	if err != nil {
+		return nil, err
+	}
+	B, T, H := b.B, b.T, m.Config.HiddenSize
+	bi, err := m.batchInputs(sc, b)
+	if err != nil {
+		return nil, err
+	}
+	states, err := m.forward(sc, p, b, bi)
+	if err != nil {
+		return nil, err
+	}
+	dh := newFloat(m.opts.DType, int64(B), int64(T), int64(H))
+	if err := m.headVJP(b, p, cur, prev, states[len(states)-1], temperature, dLogp, dEnt, dh, dNorm); err != nil {
+		return nil, err
+	}
+	dx, err := m.upload(sc, dh)
+	if err != nil {
+		return nil, err
+	}
+	for l := m.Config.NumHiddenLayers - 1; l >= 0; l-- {
+		if dx, err = m.layerVJP(sc, p, cur, prev, l, states[l], bi, dx); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+	}
+	dx0, err := host(dx)
+	if err != nil {
+		return nil, err
+	}
+	return toF32(dx0), nil
+}
+
 // headVJP runs head_vjp over the chunks of positions with a nonzero cotangent. It adds the
-// hidden-state gradients into dh [B, T, H] (host), leaves the head weight's gradient in its
-// view of the device gradients (chunks alternate between that view and a scratch buffer, each
-// adding to the other, so that the last writes the view) and returns the final norm's.
-func (m *Model) headVJP(b Batch, p, dg *deviceStore, h *ort.Value, temperature float64, dLogp, dEnt []float32, dh *ort.Tensor) ([]float32, error) {
-	H := m.Config.HiddenSize
+// hidden-state gradients into dh [B, T, H] (host) and the final norm's into dNorm, and leaves
+// the head weight's gradient, added to prev's (nil: to zeros), in its view of cur (chunks
+// alternate between that view and a scratch buffer, each adding to the other, so that the
+// last writes the view).
+func (m *Model) headVJP(b Batch, p, cur, prev *deviceStore, h *ort.Value, temperature float64, dLogp, dEnt []float32, dh *ort.Tensor, dNorm []float32) error {
 	var idx []int
 	for _, i := range scored(b) {
 		r, t := i/b.T, i%b.T
@@ -750,22 +833,24 @@ func (m *Model) headVJP(b Batch, p, dg *deviceStore, h *ort.Value, temperature f
 			idx = append(idx, i)
 		}
 	}
-	dNorm := make([]float32, H)
-	target := dg.views[m.headWeight()]
+	target := cur.views[m.headWeight()]
+	scratch, zeros, err := m.headScratch()
+	if err != nil {
+		return err
+	}
+	acc := zeros
+	if prev != nil {
+		acc = prev.views[m.headWeight()]
+	}
 	chunk := m.headChunk()
 	n := (len(idx) + chunk - 1) / chunk
 	if n == 0 {
-		return dNorm, target.CopyFrom(ort.Zeros(m.floatType(), target.Shape()...))
-	}
-	scratch, zeros, err := m.headScratch()
-	if err != nil {
-		return nil, err
+		return target.CopyFromValue(acc)
 	}
 	hh, err := host(h)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	acc := zeros
 	for c := 0; c < n; c++ {
 		part := idx[c*chunk : min(len(idx), (c+1)*chunk)]
 		out := scratch
@@ -776,11 +861,11 @@ func (m *Model) headVJP(b Batch, p, dg *deviceStore, h *ort.Value, temperature f
 		err := m.headChunkVJP(cs, b, p, hh, part, temperature, dLogp, dEnt, acc, out, dh, dNorm)
 		cs.close()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		acc = out
 	}
-	return dNorm, nil
+	return nil
 }
 
 // headChunkVJP runs head_vjp on one chunk of positions: d_head = acc + this chunk's, written
@@ -824,13 +909,14 @@ func (m *Model) headChunkVJP(sc *scope, b Batch, p *deviceStore, h *ort.Tensor, 
 }
 
 // layerVJP runs the backward of layer l: the layer's VJP graphs recompute it from its input
-// x and take the output's gradient dy; they leave the layer's parameter gradients in their
-// device views and return the input's gradient (in sc). Split layers recompute q, k, v and
+// x and take the output's gradient dy; they leave the layer's parameter gradients, added to
+// prev's (nil: none), in their views of dg and return the input's gradient (in sc). Split layers recompute q, k, v and
 // attention first, to pass them to the VJP of layer_out and attention.
-func (m *Model) layerVJP(sc *scope, p, dg *deviceStore, l int, x *ort.Value, bi *batchInputs, dy *ort.Value) (*ort.Value, error) {
+func (m *Model) layerVJP(sc *scope, p, dg, prev *deviceStore, l int, x *ort.Value, bi *batchInputs, dy *ort.Value) (*ort.Value, error) {
 	if bi.whole {
 		in := append(append([]*ort.Value{x, bi.positions, bi.keyMask, bi.index}, p.layer(l, layerParams())...), dy)
-		got, err := m.run(sc, GraphLayerVJP, in, append([]*ort.Value{nil}, dg.layer(l, layerParams())...))
+		name, in := accumulating(GraphLayerVJP, in, prev, l, layerParams())
+		got, err := m.run(sc, name, in, append([]*ort.Value{nil}, dg.layer(l, layerParams())...))
 		if err != nil {
 			return nil, err
 		}
@@ -847,7 +933,8 @@ func (m *Model) layerVJP(sc *scope, p, dg *deviceStore, l int, x *ort.Value, bi 
 		return nil, err
 	}
 	in := append(append([]*ort.Value{x, attn}, p.layer(l, outParams)...), dy)
-	got, err := m.run(ls, GraphLayerOutVJP, in, append([]*ort.Value{nil, nil}, dg.layer(l, outParams)...))
+	name, in := accumulating(GraphLayerOutVJP, in, prev, l, outParams)
+	got, err := m.run(ls, name, in, append([]*ort.Value{nil, nil}, dg.layer(l, outParams)...))
 	if err != nil {
 		return nil, err
 	}
@@ -858,9 +945,20 @@ func (m *Model) layerVJP(sc *scope, p, dg *deviceStore, l int, x *ort.Value, bi 
 	}
 	// layer_qkv_vjp adds the residual path's gradient (d_skip) to the attention path's.
 	in = append(append([]*ort.Value{x, bi.positions}, p.layer(l, qkvParams)...), dq, dk, dv, dxOut)
-	got, err = m.run(sc, GraphQKVVJP, in, append([]*ort.Value{nil}, dg.layer(l, qkvParams)...))
+	name, in = accumulating(GraphQKVVJP, in, prev, l, qkvParams)
+	got, err = m.run(sc, name, in, append([]*ort.Value{nil}, dg.layer(l, qkvParams)...))
 	if err != nil {
 		return nil, err
 	}
 	return got[0], nil
+}
+
+// accumulating returns the VJP graph to run and its inputs: name and in as they are without
+// earlier gradients (prev nil), else name's accumulating variant with prev's views of layer
+// l's parameters ps appended.
+func accumulating(name string, in []*ort.Value, prev *deviceStore, l int, ps []layerParam) (string, []*ort.Value) {
+	if prev == nil {
+		return name, in
+	}
+	return name + accSuffix, append(in, prev.layer(l, ps)...)
 }

@@ -55,6 +55,7 @@ type sessionCache struct {
 	byKey       map[string]*ort.Session
 	params      map[*weights.Store]*deviceStore // parameters resident on the device, per store
 	grads       map[*weights.Store]*deviceStore // gradient buffers (one for all stores off the CPU)
+	gradSpare   *deviceStore                    // a second gradient buffer (ScoreVJPSum)
 	headScratch *ort.Value                      // [V, H]
 	headZeros   *ort.Value                      // [V, H]
 	// backward serialises ScoreVJP calls, which share the device gradient buffer (off the
@@ -134,6 +135,10 @@ func (m *Model) Close() error {
 			d.close()
 			delete(stores, k)
 		}
+	}
+	if c.gradSpare != nil {
+		c.gradSpare.close()
+		c.gradSpare = nil
 	}
 	c.headScratch.Close()
 	c.headZeros.Close()
@@ -257,15 +262,29 @@ func (m *Model) scalar(x float64) *ort.Tensor {
 // every parameter, writing (not adding) it into grads, a store with the parameters' layout.
 // dLogp and dEntropy are [B, T-1] like score's outputs; entries at padded positions must be 0.
 func (m *Model) ScoreVJP(b Batch, temperature float64, dLogp, dEntropy []float32, grads *weights.Store) error {
-	if b.T < 2 {
-		return fmt.Errorf("score_vjp needs sequences of at least 2 tokens, got %d", b.T)
+	return m.ScoreVJPSum([]Batch{b}, temperature, [][]float32{dLogp}, [][]float32{dEntropy}, grads)
+}
+
+// ScoreVJPSum writes into grads the sum of ScoreVJP's gradients over micro-batches bs, with
+// cotangents dLogp[k] and dEntropy[k] for bs[k]. The sum is taken where the gradients are
+// computed: on a GPU it stays in device memory until it comes back, once, at the end (the
+// gradient is the size of the model). Off the CPU it holds a second gradient buffer on the
+// device when there are several micro-batches.
+func (m *Model) ScoreVJPSum(bs []Batch, temperature float64, dLogp, dEntropy [][]float32, grads *weights.Store) error {
+	if len(bs) == 0 || len(dLogp) != len(bs) || len(dEntropy) != len(bs) {
+		return fmt.Errorf("score_vjp: %d batches with %d and %d cotangents", len(bs), len(dLogp), len(dEntropy))
 	}
-	if b.Left {
-		return fmt.Errorf("score_vjp needs a right-padded batch")
-	}
-	n := b.B * (b.T - 1)
-	if len(dLogp) != n || len(dEntropy) != n {
-		return fmt.Errorf("score_vjp: cotangents have %d and %d entries, want %d", len(dLogp), len(dEntropy), n)
+	for k, b := range bs {
+		if b.T < 2 {
+			return fmt.Errorf("score_vjp needs sequences of at least 2 tokens, got %d", b.T)
+		}
+		if b.Left {
+			return fmt.Errorf("score_vjp needs a right-padded batch")
+		}
+		n := b.B * (b.T - 1)
+		if len(dLogp[k]) != n || len(dEntropy[k]) != n {
+			return fmt.Errorf("score_vjp: cotangents have %d and %d entries, want %d", len(dLogp[k]), len(dEntropy[k]), n)
+		}
 	}
 	if len(grads.Views) != len(m.Params.Views) || len(grads.Data) != len(m.Params.Data) {
 		return fmt.Errorf("score_vjp: gradient store has %d tensors, model %d", len(grads.Views), len(m.Params.Views))
@@ -275,7 +294,7 @@ func (m *Model) ScoreVJP(b Batch, temperature float64, dLogp, dEntropy []float32
 	}
 	m.sessions.backward.Lock()
 	defer m.sessions.backward.Unlock()
-	if err := m.scoreVJP(b, temperature, dLogp, dEntropy, grads); err != nil {
+	if err := m.scoreVJPSum(bs, temperature, dLogp, dEntropy, grads); err != nil {
 		return fmt.Errorf("score_vjp: %w", err)
 	}
 	return nil

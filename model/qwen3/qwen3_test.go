@@ -453,3 +453,65 @@ func TestBF16Emulated(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreVJPSumAddsMicroBatches checks ScoreVJPSum over three micro-batches (one with no
+// cotangent at all) against the sum of their ScoreVJP gradients, for every path: whole and
+// split layers, blocked attention and head, separate memory (the GPU's data movement) and
+// float64.
+func TestScoreVJPSumAddsMicroBatches(t *testing.T) {
+	for _, tied := range []bool{true, false} {
+		cfg := tinyConfig(tied)
+		params := randomParams(t, cfg, 31, weights.F32)
+		r := rand.New(rand.NewPCG(32, 33))
+		var bs []Batch
+		var dLogp, dEnt [][]float32
+		for k, rows := range [][]int{{7, 3}, {5}, {6, 6, 2}} {
+			seqs := make([][]int, len(rows))
+			for i, n := range rows {
+				seqs[i] = randomIDs(r, n, cfg.VocabSize)
+			}
+			b := RightPad(seqs)
+			n := b.B * (b.T - 1)
+			dl, de := make([]float32, n), make([]float32, n)
+			for i := range dl {
+				if k != 1 && b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
+					dl[i], de[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+				}
+			}
+			bs, dLogp, dEnt = append(bs, b), append(dLogp, dl), append(dEnt, de)
+		}
+		for _, opts := range []Options{{}, {SplitLayers: true}, blocked, {SeparateMemory: true}, {SeparateMemory: true, SplitLayers: true}, {DType: graph.Float64}} {
+			m := New(cfg, params, opts)
+			want := params.ZerosLike()
+			one := params.ZerosLike()
+			for k := range bs {
+				if err := m.ScoreVJP(bs[k], 0.9, dLogp[k], dEnt[k], one); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range one.Data {
+					want.Data[i] += v
+				}
+			}
+			got := params.ZerosLike()
+			for i := range got.Data {
+				got.Data[i] = float32(i) // overwritten, not added to
+			}
+			if err := m.ScoreVJPSum(bs, 0.9, dLogp, dEnt, got); err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
+			for _, v := range params.Views {
+				w, g := want.Slice(v), got.Slice(v)
+				var scale float64
+				for _, x := range w {
+					scale = max(scale, math.Abs(float64(x)))
+				}
+				for i := range w {
+					if math.Abs(float64(g[i]-w[i])) > 1e-5*scale+1e-7 {
+						t.Fatalf("tied %v %+v %s[%d]: summed on the device %g, sum of micro-batches %g", tied, opts, v.Name, i, g[i], w[i])
+					}
+				}
+			}
+		}
+	}
+}
