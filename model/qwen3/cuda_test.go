@@ -68,13 +68,7 @@ func checkDeviceAgainstCPU(t *testing.T, dev Options) {
 func checkAgainstCPU(t *testing.T, cfg Config, params *weights.Store, r *rand.Rand, dev Options, scoreTol, gradTol, logitTol float64) {
 	compute := dev.Compute
 	b := RightPad([][]int{randomIDs(r, 40, cfg.VocabSize), randomIDs(r, 23, cfg.VocabSize), randomIDs(r, 31, cfg.VocabSize)})
-	n := b.B * (b.T - 1)
-	dLogp, dEnt := make([]float32, n), make([]float32, n)
-	for i := range dLogp {
-		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
-			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-		}
-	}
+	dLogp, dEnt := randomCotangents(r, b)
 	cpu := New(cfg, params, Options{Compute: compute})
 	defer cpu.Close()
 	want, err := cpu.Score(b, 0.8)

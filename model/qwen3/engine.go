@@ -540,15 +540,22 @@ func (m *Model) layer(sc *scope, p *deviceStore, l int, x *ort.Value, bi *batchI
 	}
 	ls := &scope{}
 	defer ls.close()
-	q, k, v, err := m.layerQKV(ls, p, l, x, bi.positions)
-	if err != nil {
-		return nil, err
-	}
-	attn, err := m.attention(ls, q, k, v, bi.mask)
+	_, _, _, attn, err := m.splitAttention(ls, p, l, x, bi)
 	if err != nil {
 		return nil, err
 	}
 	return m.layerOut(sc, p, l, x, attn)
+}
+
+// splitAttention runs layer_qkv and attention of split layer l on x; the values are in sc.
+func (m *Model) splitAttention(sc *scope, p *deviceStore, l int, x *ort.Value, bi *batchInputs) (q, k, v, attn *ort.Value, err error) {
+	if q, k, v, err = m.layerQKV(sc, p, l, x, bi.positions); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if attn, err = m.attention(sc, q, k, v, bi.mask); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return q, k, v, attn, nil
 }
 
 // forward runs the decoder layers on a right-padded batch and returns the hidden state
@@ -924,11 +931,7 @@ func (m *Model) layerVJP(sc *scope, p, dg, prev *deviceStore, l int, x *ort.Valu
 	}
 	ls := &scope{}
 	defer ls.close()
-	q, k, v, err := m.layerQKV(ls, p, l, x, bi.positions)
-	if err != nil {
-		return nil, err
-	}
-	attn, err := m.attention(ls, q, k, v, bi.mask)
+	q, k, v, attn, err := m.splitAttention(ls, p, l, x, bi)
 	if err != nil {
 		return nil, err
 	}

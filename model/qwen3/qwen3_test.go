@@ -1,6 +1,7 @@
 package qwen3
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -53,6 +54,37 @@ func randomIDs(r *rand.Rand, n, vocab int) []int {
 	return ids
 }
 
+// randomCotangents returns N(0, 1) cotangents d_logp and d_entropy [B, T-1] for b's real next
+// tokens, 0 at padded positions.
+func randomCotangents(r *rand.Rand, b Batch) (dLogp, dEnt []float32) {
+	n := b.B * (b.T - 1)
+	dLogp, dEnt = make([]float32, n), make([]float32, n)
+	for i := range dLogp {
+		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
+			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+	}
+	return dLogp, dEnt
+}
+
+// checkGradsClose fails when a gradient of got differs from want's by more than rel times the
+// largest |value| of want's tensor plus abs.
+func checkGradsClose(t *testing.T, what string, want, got *weights.Store, rel, abs float64) {
+	t.Helper()
+	for _, v := range want.Views {
+		w, g := want.Slice(v), got.Slice(v)
+		var scale float64
+		for _, x := range w {
+			scale = max(scale, math.Abs(float64(x)))
+		}
+		for i := range w {
+			if math.Abs(float64(g[i]-w[i])) > rel*scale+abs {
+				t.Fatalf("%s: %s[%d] is %g, want %g", what, v.Name, i, g[i], w[i])
+			}
+		}
+	}
+}
+
 // blocked makes the engine split attention into query blocks of 2 and the head into chunks of
 // 3 tokens, so that tests on short sequences exercise the paths long sequences take.
 var blocked = Options{QueryBlock: 2, HeadChunk: 3}
@@ -103,13 +135,7 @@ func TestScoreVJPFloat32MatchesFloat64(t *testing.T) {
 	params := randomParams(t, cfg, 8, weights.F32)
 	r := rand.New(rand.NewPCG(13, 14))
 	b := RightPad([][]int{randomIDs(r, 7, cfg.VocabSize), randomIDs(r, 3, cfg.VocabSize), randomIDs(r, 5, cfg.VocabSize)})
-	n := b.B * (b.T - 1)
-	dLogp, dEnt := make([]float32, n), make([]float32, n)
-	for i := range dLogp {
-		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
-			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-		}
-	}
+	dLogp, dEnt := randomCotangents(r, b)
 	want := params.ZerosLike()
 	m64 := New(cfg, params, Options{DType: graph.Float64})
 	defer m64.Close()
@@ -123,18 +149,7 @@ func TestScoreVJPFloat32MatchesFloat64(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Close()
-		for _, v := range params.Views {
-			w, g := want.Slice(v), got.Slice(v)
-			var scale float64
-			for _, x := range w {
-				scale = max(scale, math.Abs(float64(x)))
-			}
-			for i := range w {
-				if math.Abs(float64(g[i]-w[i])) > 1e-4*scale+1e-6 {
-					t.Fatalf("%+v %s[%d]: float32 %g, float64 %g", opts, v.Name, i, g[i], w[i])
-				}
-			}
-		}
+		checkGradsClose(t, fmt.Sprintf("%+v: float32 against float64", opts), want, got, 1e-4, 1e-6)
 	}
 }
 
@@ -324,13 +339,7 @@ func TestSeparateMemoryMatchesShared(t *testing.T) {
 	defer sep.Close()
 	r := rand.New(rand.NewPCG(17, 18))
 	b := RightPad([][]int{randomIDs(r, 7, cfg.VocabSize), randomIDs(r, 4, cfg.VocabSize)})
-	n := b.B * (b.T - 1)
-	dLogp, dEnt := make([]float32, n), make([]float32, n)
-	for i := range dLogp {
-		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
-			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-		}
-	}
+	dLogp, dEnt := randomCotangents(r, b)
 	prompts := LeftPad([][]int{randomIDs(r, 5, cfg.VocabSize), randomIDs(r, 3, cfg.VocabSize)})
 	for round := 0; round < 2; round++ {
 		if round == 1 {
@@ -395,13 +404,7 @@ func TestBF16Emulated(t *testing.T) {
 	params := randomParams(t, cfg, 21, weights.F32)
 	r := rand.New(rand.NewPCG(17, 18))
 	b := RightPad([][]int{randomIDs(r, 8, cfg.VocabSize), randomIDs(r, 5, cfg.VocabSize)})
-	n := b.B * (b.T - 1)
-	dLogp, dEnt := make([]float32, n), make([]float32, n)
-	for i := range dLogp {
-		if b.Mask[(i/(b.T-1))*b.T+i%(b.T-1)+1] == 1 {
-			dLogp[i], dEnt[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-		}
-	}
+	dLogp, dEnt := randomCotangents(r, b)
 	run := func(opts Options) (ScoreOutput, *weights.Store) {
 		m := New(cfg, params, opts)
 		defer m.Close()
@@ -500,18 +503,7 @@ func TestScoreVJPSumAddsMicroBatches(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Close()
-			for _, v := range params.Views {
-				w, g := want.Slice(v), got.Slice(v)
-				var scale float64
-				for _, x := range w {
-					scale = max(scale, math.Abs(float64(x)))
-				}
-				for i := range w {
-					if math.Abs(float64(g[i]-w[i])) > 1e-5*scale+1e-7 {
-						t.Fatalf("tied %v %+v %s[%d]: summed on the device %g, sum of micro-batches %g", tied, opts, v.Name, i, g[i], w[i])
-					}
-				}
-			}
+			checkGradsClose(t, fmt.Sprintf("tied %v %+v: summed on the device against the sum of micro-batches", tied, opts), want, got, 1e-5, 1e-7)
 		}
 	}
 }
