@@ -132,6 +132,10 @@ models() {
 }
 
 summary() {
+	if [ -s "${bench_log:-}" ]; then
+		echo "=== benchmark figures (Qwen3-0.6B shape; the variant follows each group)"
+		grep -E 'tok/s|^   \(' "$bench_log" | sed -E 's/ +[0-9]+ ns\/op//'
+	fi
 	if [ ${#failed[@]} -gt 0 ]; then
 		printf 'gpu-check: FAILED: %s\n' "${failed[@]}"
 		exit 1
@@ -242,6 +246,8 @@ PY
 # one; then PyTorch eager (transformers Qwen3, random weights) on the same GPU.
 benchmarks() {
 	local bench=$root/bin/qwen3.test
+	bench_log=${TMPDIR:-/tmp}/gpu-check-bench.log
+	: >"$bench_log"
 	for core in "$core129"; do
 		export ORT_LIB=$LTECLI_CACHE/$core
 		step "benchmark 103M on CUDA, $core" bash -c 'cd "$1/model/qwen3" && LTECLI_BENCH_PROVIDER=cuda timeout 200 "$2" -test.run "^$" -test.bench "TrainStep$|Decode16$" -test.benchtime 5x' _ "$root" "$bench"
@@ -250,10 +256,12 @@ benchmarks() {
 	# Whole-layer graphs in fp32 (TF32) and bf16, and the split graphs (3 session calls per
 	# layer and token, 11 per layer and training step) to measure what a call costs; train
 	# steps of one micro-batch (the gradient comes back each time) and of four (once).
+	# GPU_CHECK_VARIANTS picks them (compute:split, most telling first).
 	local v
-	for v in "fp32 0" "bf16 0" "fp32 1"; do
-		set -- $v
-		step "benchmark Qwen3-0.6B shape on CUDA, $1, split layers $2, $core129" bash -c 'cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_COMPUTE=$3 LTECLI_BENCH_SPLIT=$4 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|TrainStep512x4$|Decode16$" -test.benchtime 5x' _ "$root" "$bench" "$1" "$2"
+	for v in ${GPU_CHECK_VARIANTS:-fp32:0 bf16:0 fp32:1}; do
+		set -- ${v%%:*} ${v##*:}
+		step "benchmark Qwen3-0.6B shape on CUDA, $1, split layers $2, $core129" bash -c 'set -o pipefail; cd "$1/model/qwen3" && LTECLI_PROFILE=1 LTECLI_BENCH_COMPUTE=$3 LTECLI_BENCH_SPLIT=$4 LTECLI_BENCH_MODEL=0.6b LTECLI_BENCH_PROVIDER=cuda timeout 300 "$2" -test.run "^$" -test.bench "TrainStep512$|TrainStep512x4$|Decode16$" -test.benchtime 5x | tee -a "$5"' _ "$root" "$bench" "$1" "$2" "$bench_log"
+		echo "   ($1, split $2)" >>"$bench_log"
 	done
 	unset ORT_LIB
 	local peer=$xfer/perf_torch_gpu.py
