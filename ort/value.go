@@ -210,14 +210,18 @@ func (v *Value) CopyFromValue(src *Value) error {
 		return nil
 	case v.dev.provider == CPU && src.dev.provider == CPU:
 		// Host memory on both sides: ONNX Runtime registers no copy for it.
-		n := v.NumElements() * v.dtype.elemSize()
-		copy(unsafe.Slice((*byte)(v.data()), n), unsafe.Slice((*byte)(src.data()), n))
+		copyBytes(v.data(), src.data(), v.NumElements()*v.dtype.elemSize())
 		return nil
 	}
 	if err := copyTensor(src.ptr, v.ptr); err != nil {
 		return fmt.Errorf("copying %v %v from %s to %s: %w", v.dtype, v.shape, src.dev.provider, v.dev.provider, err)
 	}
 	return nil
+}
+
+// copyBytes copies n bytes of host memory from src to dst.
+func copyBytes(dst, src unsafe.Pointer, n int) {
+	copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(src), n))
 }
 
 // transfer copies between v and t's memory, in the direction toValue says.
@@ -231,9 +235,9 @@ func (v *Value) transfer(t *Tensor, toValue bool) error {
 		// serves execution-provider devices).
 		n := v.NumElements() * v.dtype.elemSize()
 		if toValue {
-			copy(unsafe.Slice((*byte)(v.data()), n), unsafe.Slice((*byte)(data), n))
+			copyBytes(v.data(), data, n)
 		} else {
-			copy(unsafe.Slice((*byte)(data), n), unsafe.Slice((*byte)(v.data()), n))
+			copyBytes(data, v.data(), n)
 		}
 		return nil
 	}

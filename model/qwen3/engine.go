@@ -528,11 +528,16 @@ func (m *Model) batchInputs(sc *scope, b Batch) (*batchInputs, error) {
 	return in, nil
 }
 
+// wholeInputs returns the inputs of layer l's whole-layer graph (layer, and layer_vjp before
+// its cotangent) for x.
+func (bi *batchInputs) wholeInputs(p *deviceStore, l int, x *ort.Value) []*ort.Value {
+	return append([]*ort.Value{x, bi.positions, bi.keyMask, bi.index}, p.layer(l, wholeParams)...)
+}
+
 // layer runs decoder layer l on x [B, T, H]; the output is added to sc.
 func (m *Model) layer(sc *scope, p *deviceStore, l int, x *ort.Value, bi *batchInputs) (*ort.Value, error) {
 	if bi.whole {
-		in := append([]*ort.Value{x, bi.positions, bi.keyMask, bi.index}, p.layer(l, layerParams())...)
-		got, err := m.run(sc, GraphLayer, in, nil)
+		got, err := m.run(sc, GraphLayer, bi.wholeInputs(p, l, x), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -725,7 +730,12 @@ func (m *Model) scoreVJPSum(bs []Batch, temperature float64, dLogp, dEnt [][]flo
 		if k == len(bs)-1 {
 			last = dx
 		} else {
-			addRows(earlier, b, dx, H)
+			addTokenRows(b, dx, H, func(id int64) []float32 {
+				if earlier[id] == nil {
+					earlier[id] = make([]float32, H)
+				}
+				return earlier[id]
+			})
 		}
 		prev = cur
 	}
@@ -758,32 +768,20 @@ func (m *Model) scoreVJPSum(bs []Batch, temperature float64, dLogp, dEnt [][]flo
 			row[j] += v
 		}
 	}
-	b := bs[len(bs)-1]
-	for i, id := range b.IDs {
-		if b.Mask[i] == 0 {
-			continue
-		}
-		row := dE[int(id)*H : (int(id)+1)*H]
-		for j, v := range last[i*H : (i+1)*H] {
-			row[j] += v
-		}
-	}
+	addTokenRows(bs[len(bs)-1], last, H, func(id int64) []float32 { return dE[int(id)*H : (int(id)+1)*H] })
 	return nil
 }
 
-// addRows adds the input gradient rows dx [B*T*H] of b's real tokens to rows, by token id.
-func addRows(rows map[int64][]float32, b Batch, dx []float32, H int) {
+// addTokenRows adds the input gradient rows dx [B*T*H] of b's real tokens, in position
+// order, to row(token id).
+func addTokenRows(b Batch, dx []float32, H int, row func(id int64) []float32) {
 	for i, id := range b.IDs {
 		if b.Mask[i] == 0 {
 			continue
 		}
-		row := rows[id]
-		if row == nil {
-			row = make([]float32, H)
-			rows[id] = row
-		}
+		r := row(id)
 		for j, v := range dx[i*H : (i+1)*H] {
-			row[j] += v
+			r[j] += v
 		}
 	}
 }
@@ -921,9 +919,8 @@ func (m *Model) headChunkVJP(sc *scope, b Batch, p *deviceStore, h *ort.Tensor, 
 // attention first, to pass them to the VJP of layer_out and attention.
 func (m *Model) layerVJP(sc *scope, p, dg, prev *deviceStore, l int, x *ort.Value, bi *batchInputs, dy *ort.Value) (*ort.Value, error) {
 	if bi.whole {
-		in := append(append([]*ort.Value{x, bi.positions, bi.keyMask, bi.index}, p.layer(l, layerParams())...), dy)
-		name, in := accumulating(GraphLayerVJP, in, prev, l, layerParams())
-		got, err := m.run(sc, name, in, append([]*ort.Value{nil}, dg.layer(l, layerParams())...))
+		name, in := accumulating(GraphLayerVJP, append(bi.wholeInputs(p, l, x), dy), prev, l, wholeParams)
+		got, err := m.run(sc, name, in, append([]*ort.Value{nil}, dg.layer(l, wholeParams)...))
 		if err != nil {
 			return nil, err
 		}

@@ -105,7 +105,7 @@ func (m *Model) decode(ids, mask []int64, cache *KVCache) ([]float32, *KVCache, 
 				}
 			}
 		} else {
-			in := append([]*ort.Value{x, positions, cache.K[l], cache.V[l], keys, index, slot}, p.layer(l, layerParams())...)
+			in := append([]*ort.Value{x, positions, cache.K[l], cache.V[l], keys, index, slot}, p.layer(l, wholeParams)...)
 			got, err = m.run(ls, GraphLayerStep, in, nil)
 		}
 		if err == nil {

@@ -223,6 +223,13 @@ func (b *layerBuilder) gemm(x, y, c *graph.Value, transX, transY bool) *graph.Va
 	return z
 }
 
+// layerParams declares the parameter inputs ps.
+func (b *layerBuilder) layerParams(ps []layerParam) {
+	for _, lp := range ps {
+		b.params(lp.input)
+	}
+}
+
 func (b *layerBuilder) params(names ...string) {
 	for _, n := range names {
 		shape := b.cfg.layerParamShape(n)
@@ -309,9 +316,7 @@ func buildLayerQKV(cfg Config, p Precision, skip bool) (*graph.Graph, error) {
 	g := b.g
 	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(int64(cfg.HiddenSize)))
 	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
-	for _, p := range qkvParams {
-		b.params(p.input)
-	}
+	b.layerParams(qkvParams)
 	q, k, v := b.qkv(x, positions)
 	g.Output(outQ, q)
 	g.Output(outK, k)
@@ -362,14 +367,21 @@ func BuildAttentionStep(cfg Config, p Precision) (*graph.Graph, error) {
 	return g, g.Err()
 }
 
+// keyIndex returns 0..S-1 [S] for a key mask [B, S], made from its shape (a node that works
+// on shapes, which ONNX Runtime may place on the CPU).
+func (b *layerBuilder) keyIndex(keyMask *graph.Value) *graph.Value {
+	g := b.g
+	one := g.Scalar(graph.Int64, 1)
+	return g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one)
+}
+
 // attendStep writes one decoded token's k and v [B,kv,1,D] at position slot of the cache
 // [B,kv,C,D] and attends q [B,heads,1,D] over it; keyIndex is 0..C-1 [C], made from keyMask's
 // shape when nil. It returns the attention [B,1,heads*D] and the written cache.
 func (b *layerBuilder) attendStep(q, cacheK, cacheV, k, v, keyMask, slot, keyIndex *graph.Value) (attn, nextK, nextV *graph.Value) {
 	g := b.g
 	if keyIndex == nil {
-		one := g.Scalar(graph.Int64, 1)
-		keyIndex = g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [C]
+		keyIndex = b.keyIndex(keyMask)
 	}
 	at := g.Unsqueeze(g.Equal(keyIndex, slot), 0, 1, 3) // [1, 1, C, 1]
 	nextK, nextV = g.Where(at, k, cacheK), g.Where(at, v, cacheV)
@@ -392,9 +404,7 @@ func BuildLayerStep(cfg Config, p Precision) (*graph.Graph, error) {
 	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("cache"))
 	keyIndex := g.Input(inKeyIndex, graph.Int64, graph.Sym("cache"))
 	slot := g.Input(inSlot, graph.Int64)
-	for _, p := range layerParams() {
-		b.params(p.input)
-	}
+	b.layerParams(wholeParams)
 	q, k, v := b.qkv(x, positions)
 	attn, nextK, nextV := b.attendStep(q, cacheK, cacheV, k, v, keyMask, slot, keyIndex)
 	g.Output(outY, b.out(x, attn))
@@ -436,8 +446,7 @@ func (b *layerBuilder) attend(q, k, v, keyMask, queryIndex, keyIndex *graph.Valu
 	nh, nkv, D := int64(cfg.NumAttentionHeads), int64(cfg.NumKeyValueHeads), int64(cfg.HeadDim)
 	// Additive mask [B, 1, 1, Tq, S]: finite, so a query with no visible key stays finite.
 	if keyIndex == nil {
-		one := g.Scalar(graph.Int64, 1)
-		keyIndex = g.Range(g.Scalar(graph.Int64, 0), g.Gather(g.ShapeOf(keyMask), one, 0), one) // [S]
+		keyIndex = b.keyIndex(keyMask)
 	}
 	visible := g.LessOrEqual(g.Unsqueeze(keyIndex, 0), g.Unsqueeze(queryIndex, 1))         // [Tq, S]
 	allowed := g.And(g.Unsqueeze(g.Cast(keyMask, graph.Bool), 1), g.Unsqueeze(visible, 0)) // [B, Tq, S]
@@ -464,9 +473,7 @@ func BuildLayerOut(cfg Config, p Precision) (*graph.Graph, error) {
 	H, q := int64(cfg.HiddenSize), int64(cfg.NumAttentionHeads*cfg.HeadDim)
 	x := g.Input(inX, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(H))
 	attn := g.Input(inAttn, dt, graph.Sym("batch"), graph.Sym("seq"), graph.D(q))
-	for _, p := range outParams {
-		b.params(p.input)
-	}
+	b.layerParams(outParams)
 	g.Output(outY, b.out(x, attn))
 	return g, g.Err()
 }
@@ -507,17 +514,15 @@ func BuildLayer(cfg Config, p Precision) (*graph.Graph, error) {
 	positions := g.Input(inPositions, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
 	keyMask := g.Input(inKeyMask, graph.Int64, graph.Sym("batch"), graph.Sym("seq"))
 	index := g.Input(inQueryIndex, graph.Int64, graph.Sym("seq"))
-	for _, p := range layerParams() {
-		b.params(p.input)
-	}
+	b.layerParams(wholeParams)
 	q, k, v := b.qkv(x, positions)
 	g.Output(outY, b.out(x, b.attend(q, k, v, keyMask, index, index)))
 	return g, g.Err()
 }
 
-// layerParams lists the parameter inputs of the whole-layer graphs: layer_qkv's, then
+// wholeParams lists the parameter inputs of the whole-layer graphs: layer_qkv's, then
 // layer_out's.
-func layerParams() []layerParam { return append(slices.Clone(qkvParams), outParams...) }
+var wholeParams = append(slices.Clone(qkvParams), outParams...)
 
 // BuildHead builds head(h [N,H], targets [N], temperature, final_norm, head [V,H]) ->
 // logp [N], entropy [N]: the final norm, the LM head and the log-probability of each target
@@ -632,7 +637,7 @@ func BuildEngineGraph(cfg Config, name string, p Precision) (*graph.Graph, error
 	case GraphQKVVJP:
 		fwdName, wrt, params, skip = GraphQKV, []string{inX}, qkvParams, true
 	case GraphLayerVJP:
-		fwdName, wrt, params = GraphLayer, []string{inX}, layerParams()
+		fwdName, wrt, params = GraphLayer, []string{inX}, wholeParams
 	case GraphAttentionVJP:
 		fwdName, wrt = GraphAttention, []string{outQ, outK, outV}
 	case GraphLayerOutVJP:
